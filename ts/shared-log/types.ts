@@ -1,0 +1,45 @@
+import type { SyncLogEntry } from '../entries/types'
+
+/**
+ * The place all devices of one user send their changes to and read other devices' changes from.
+ *
+ * Contract (checked by `runSharedSyncLogContractTests` from `storex-synclog/testing`):
+ * - `writeEntries` is idempotent: an entry (identified by `entryId()`) written twice is stored once.
+ * - `readEntries` returns entries written by *other* devices, in the order the log stored them,
+ *   at most `limit` per call, after the given cursor. The returned cursor, passed back in, resumes
+ *   exactly after the last returned entry; `hasMore` says whether another call would return more.
+ * - A cursor never skips an entry that is stored after it was handed out (invariant 4).
+ * - A backend may compact: an entry superseded by a newer entry with the same `entryFieldKey()`
+ *   (or a newer create/delete of the same object) may be dropped instead of delivered, because the
+ *   last-write-wins reconciler gives the same result either way.
+ */
+export interface SharedSyncLog {
+    /**
+     * Registers a device with the log. With a `deviceId` the log adopts that id (idempotent);
+     * without one it issues a new id.
+     */
+    registerDevice(options?: { deviceId?: string }): Promise<{ deviceId: string }>
+
+    /** Stores entries made on `deviceId`. */
+    writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void>
+
+    /**
+     * Reads entries other devices wrote after `cursor`. A `null` cursor reads from the beginning
+     * (or from the device's last acknowledged cursor, if the backend keeps one and `cursor` is
+     * omitted).
+     */
+    readEntries(options: { deviceId: string; cursor?: SharedLogCursor | null; limit?: number }): Promise<SharedLogReadResult>
+
+    /** Records that `deviceId` has applied everything up to `cursor`; backends may use it to prune. */
+    acknowledge(options: { deviceId: string; cursor: SharedLogCursor }): Promise<void>
+}
+
+/** Opaque position in a shared log; only the log that issued it interprets it. */
+export type SharedLogCursor = string
+
+export interface SharedLogReadResult {
+    entries: SyncLogEntry[]
+    /** Pass this back to continue after the returned entries. Equals the input when nothing was returned. */
+    cursor: SharedLogCursor | null
+    hasMore: boolean
+}
