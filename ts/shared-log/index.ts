@@ -1,0 +1,6 @@
+export * from './types'
+export { InvalidSharedLogArgumentError, DEFAULT_READ_LIMIT } from './arguments'
+export { MemorySharedSyncLog } from './memory'
+export type { MemorySharedSyncLogOptions } from './memory'
+export { StorexSharedSyncLog, SHARED_LOG_COLLECTIONS, SHARED_LOG_SCHEMA_VERSION } from './storex'
+export type { StorexSharedSyncLogOptions } from './storex'

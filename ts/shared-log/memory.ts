@@ -1,0 +1,227 @@
+import { v4 as uuidv4 } from 'uuid'
+import { compareEntryVersions, entryFieldKey, entryId, entryObjectKey } from '../entries'
+import type { SyncLogEntry } from '../entries/types'
+import {
+    DEFAULT_READ_LIMIT,
+    assertDeviceId,
+    formatSequenceCursor,
+    parseSequenceCursor,
+    resolveReadLimit,
+} from './arguments'
+import type { SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
+
+export interface MemorySharedSyncLogOptions {
+    /**
+     * Drop entries that last-write-wins never needs: an entry superseded by a newer one with the
+     * same `entryFieldKey()`, and a modify older than a newer create/delete of its object.
+     * Default: false (every entry is kept and delivered).
+     */
+    compact?: boolean
+    /** Issues the id of a device registered without one. Default: a random UUID v4. */
+    generateDeviceId?: () => string
+    /** Page size of `readEntries` calls without a `limit`. Default: 1000. */
+    defaultReadLimit?: number
+}
+
+interface StoredEntry {
+    seq: number
+    /** The device whose `writeEntries` call stored it; its reads skip the entry. */
+    writer: string
+    entry: SyncLogEntry
+    /** Superseded under compaction; skipped by reads and swept out of `records` later. */
+    dropped: boolean
+}
+
+/**
+ * A shared log held in this process's memory, for tests, demos and benchmarks. Each stored
+ * entry gets the next sequence number; a cursor is that number as a string.
+ */
+export class MemorySharedSyncLog implements SharedSyncLog {
+    private readonly compact: boolean
+    private readonly generateDeviceId: () => string
+    private readonly defaultReadLimit: number
+    /** Ascending by `seq`, so reads binary-search their start. */
+    private records: StoredEntry[] = []
+    private droppedCount = 0
+    private lastSeq = 0
+    /** Every stored entry by `entryId()`, dropped ones included, so a rewrite stays a no-op. */
+    private readonly byId = new Map<string, StoredEntry>()
+    /** Compaction only: the live entry per `entryFieldKey()`. */
+    private readonly latest = new Map<string, StoredEntry>()
+    /** Compaction only: `entryFieldKey()`s of live modifies, per object, for a newer create/delete to drop. */
+    private readonly modifyKeys = new Map<string, Set<string>>()
+    private readonly acknowledged = new Map<string, number | null>()
+
+    constructor(options: MemorySharedSyncLogOptions = {}) {
+        this.compact = options.compact ?? false
+        this.generateDeviceId = options.generateDeviceId ?? uuidv4
+        this.defaultReadLimit = resolveReadLimit(options.defaultReadLimit, DEFAULT_READ_LIMIT)
+    }
+
+    async registerDevice(options: { deviceId?: string } = {}): Promise<{ deviceId: string }> {
+        const deviceId = options.deviceId ?? this.generateDeviceId()
+        assertDeviceId(deviceId)
+        if (!this.acknowledged.has(deviceId)) {
+            this.acknowledged.set(deviceId, null)
+        }
+        return { deviceId }
+    }
+
+    async writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void> {
+        assertDeviceId(options.deviceId)
+        for (const entry of options.entries) {
+            this.store(entry, options.deviceId)
+        }
+        if (this.droppedCount > 1000 && this.droppedCount * 2 > this.records.length) {
+            this.records = this.records.filter((record) => !record.dropped)
+            this.droppedCount = 0
+        }
+    }
+
+    async readEntries(options: {
+        deviceId: string
+        cursor?: SharedLogCursor | null
+        limit?: number
+    }): Promise<SharedLogReadResult> {
+        assertDeviceId(options.deviceId)
+        const limit = resolveReadLimit(options.limit, this.defaultReadLimit)
+        const acknowledged = this.acknowledged.get(options.deviceId) ?? null
+        const startCursor =
+            options.cursor === undefined
+                ? acknowledged === null ? null : formatSequenceCursor(acknowledged)
+                : options.cursor
+        const after = parseSequenceCursor(startCursor, this.lastSeq)
+
+        const found: StoredEntry[] = []
+        // One more than asked for tells whether another call would return anything.
+        for (let index = this.firstIndexAfter(after); index < this.records.length && found.length <= limit; index++) {
+            const record = this.records[index]
+            if (!record.dropped && record.writer !== options.deviceId) {
+                found.push(record)
+            }
+        }
+        const page = found.slice(0, limit)
+        return {
+            entries: page.map((record) => cloneEntry(record.entry)),
+            cursor: page.length ? formatSequenceCursor(page[page.length - 1].seq) : startCursor,
+            hasMore: found.length > limit,
+        }
+    }
+
+    async acknowledge(options: { deviceId: string; cursor: SharedLogCursor }): Promise<void> {
+        assertDeviceId(options.deviceId)
+        this.acknowledged.set(options.deviceId, parseSequenceCursor(options.cursor, this.lastSeq))
+    }
+
+    private store(input: SyncLogEntry, writer: string): void {
+        const id = entryId(input)
+        if (this.byId.has(id)) {
+            return
+        }
+        if (this.compact && this.isSuperseded(input)) {
+            return
+        }
+        const record: StoredEntry = { seq: ++this.lastSeq, writer, entry: cloneEntry(input), dropped: false }
+        this.records.push(record)
+        this.byId.set(id, record)
+        if (this.compact) {
+            this.dropSupersededBy(record)
+        }
+    }
+
+    private isSuperseded(entry: SyncLogEntry): boolean {
+        const same = this.latest.get(entryFieldKey(entry))
+        if (same && compareEntryVersions(same.entry, entry) > 0) {
+            return true
+        }
+        if (entry.operation !== 'modify') {
+            return false
+        }
+        const lifecycle = this.latest.get(lifecycleKey(entry))
+        return lifecycle !== undefined && compareEntryVersions(lifecycle.entry, entry) > 0
+    }
+
+    /** `record` is newer than everything live with its key (checked by `isSuperseded`). */
+    private dropSupersededBy(record: StoredEntry): void {
+        const entry = record.entry
+        const key = entryFieldKey(entry)
+        const previous = this.latest.get(key)
+        if (previous) {
+            this.drop(previous)
+        }
+        this.latest.set(key, record)
+        const objectKey = entryObjectKey(entry)
+        let modifies = this.modifyKeys.get(objectKey)
+        if (entry.operation === 'modify') {
+            if (!modifies) {
+                modifies = new Set()
+                this.modifyKeys.set(objectKey, modifies)
+            }
+            modifies.add(key)
+            return
+        }
+        for (const modifyKey of modifies ?? []) {
+            const modify = this.latest.get(modifyKey)
+            // A modify of the same version belongs to the same write; only older ones are dead.
+            if (modify && compareEntryVersions(modify.entry, entry) < 0) {
+                this.drop(modify)
+                this.latest.delete(modifyKey)
+                modifies?.delete(modifyKey)
+            }
+        }
+    }
+
+    private drop(record: StoredEntry): void {
+        record.dropped = true
+        this.droppedCount++
+    }
+
+    private firstIndexAfter(seq: number): number {
+        let low = 0
+        let high = this.records.length
+        while (low < high) {
+            const middle = (low + high) >>> 1
+            if (this.records[middle].seq <= seq) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return low
+    }
+}
+
+function lifecycleKey(entry: SyncLogEntry): string {
+    return entryFieldKey({ ...entry, operation: 'delete', field: null })
+}
+
+/**
+ * Entries are copied in and out so that callers mutating their objects cannot change the log.
+ * Not `structuredClone`: its objects come from Node's own realm, which Jest's strict equality
+ * tells apart from the test's objects.
+ */
+function cloneEntry(entry: SyncLogEntry): SyncLogEntry {
+    return { ...entry, pk: cloneValue(entry.pk) as SyncLogEntry['pk'], value: cloneValue(entry.value) }
+}
+
+function cloneValue(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(cloneValue)
+    }
+    if (value instanceof Date) {
+        return new Date(value.getTime())
+    }
+    if (isPlainObject(value)) {
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, cloneValue(inner)]))
+    }
+    return value
+}
+
+/** A plain object from any realm (class instances such as Blobs are shared, not copied). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    if (value === null || typeof value !== 'object') {
+        return false
+    }
+    const prototype = Object.getPrototypeOf(value)
+    return prototype === null || Object.getPrototypeOf(prototype) === null
+}

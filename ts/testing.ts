@@ -1,0 +1,3 @@
+export { runSharedSyncLogContractTests } from './shared-log/contract'
+export type { SharedSyncLogContractOptions, SharedSyncLogContractSubject } from './shared-log/contract'
+export { makeEntry, makeEntries } from './shared-log/entry-factory'
