@@ -70,8 +70,12 @@ export interface DocStore {
      * visible in order (invariant 4). A document is written when absent, or when the stored
      * (clientVersion, clientId) is lower than the incoming (clientVersion, clientId), or when both
      * clientVersions are 0; an equal version from the same client is discarded (idempotent retry).
+     *
+     * With `syncId` given, the write is refused with a `SyncIdMismatchError` (code 'SYNC_ID_MISMATCH')
+     * when it is not the server's SyncId, checked atomically with the write (a concurrent `reset`
+     * cannot slip in between). Invalid documents throw `InvalidDocumentError`; nothing is stored.
      */
-    upsertDocs(options: { userId: string; clientId: string; docs: IncomingDoc[]; nowMs: number }): Promise<UpsertResult[]>
+    upsertDocs(options: { userId: string; clientId: string; docs: IncomingDoc[]; nowMs: number; syncId?: string }): Promise<UpsertResult[]>
 
     queryDocs(query: DocQuery): Promise<DocQueryResult>
 
