@@ -5,6 +5,6 @@ module.exports = {
   roots: ['<rootDir>/ts'],
   testMatch: ['**/*.test.ts'],
   // Type errors are caught by `npm run typecheck`; isolated modules keep the suite fast.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 30000,
 }

@@ -1,0 +1,159 @@
+import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
+import type { SyncLogEntry } from '../entries/types'
+import { entryFieldKey, entryObjectKey } from '../entries/keys'
+import { compareEntryVersions } from '../entries/order'
+import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { entryToRow, rowToEntry } from './rows'
+import type { ClientLogRow } from './rows'
+
+export interface ClientSyncLogOptions {
+    /** Backend adapter of the app's storage manager (see `createBackendAdapter`). */
+    adapter: BackendAdapter
+}
+
+export interface QuarantinedEntry {
+    entry: SyncLogEntry
+    reason: string
+    code: string
+}
+
+/**
+ * The client sync log and sync state, kept as Storex collections in the app's own database.
+ * Writes that must be atomic with app writes take the caller's `AtomicOperations`.
+ */
+export class ClientSyncLog {
+    private readonly adapter: BackendAdapter
+
+    constructor(options: ClientSyncLogOptions) {
+        this.adapter = options.adapter
+    }
+
+    /** Adds entries inside the caller's transaction (own writes: unshared; received: shared). */
+    async insertEntries(ops: AtomicOperations, entries: SyncLogEntry[], flags: { shared: boolean; needsIntegration: boolean }): Promise<void> {
+        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, entries.map(entry => entryToRow(entry, flags) as unknown as StoredObject))
+    }
+
+    /** Unshared own entries, oldest first. */
+    async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { shared: 0 }, { order: [['version', 'asc']], limit: options.limit })
+        return rows.map(rowToEntry)
+    }
+
+    async markAsShared(entries: SyncLogEntry[]): Promise<void> {
+        if (!entries.length) {
+            return
+        }
+        const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
+        await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { shared: 1 })
+            await this.compactObjects(ops, entries.map(entryObjectKey))
+        })
+    }
+
+    /** Every entry held for the given objects, with the held-back flag. */
+    async getRowsForObjects(objectKeys: string[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
+        const keys = Array.from(new Set(objectKeys))
+        if (!keys.length) {
+            return []
+        }
+        const find = ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)
+        const rows = await find(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: keys } })
+        return rows as unknown as ClientLogRow[]
+    }
+
+    /** Received entries that were held back, oldest first. */
+    async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { needsIntegration: 1 }, { order: [['version', 'asc']], limit: options.limit })
+        return rows.map(rowToEntry)
+    }
+
+    async markIntegrated(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<void> {
+        if (!entries.length) {
+            return
+        }
+        const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
+        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0 })
+    }
+
+    /**
+     * Drops entries that can no longer change any outcome: shared, integrated, and superseded by
+     * a newer entry of the same object field or by a newer create/delete of the object. The
+     * newer entry stays, so last-write-wins decides exactly as before.
+     */
+    async compactObjects(ops: AtomicOperations, objectKeys: string[]): Promise<number> {
+        const rows = await this.getRowsForObjects(objectKeys, ops)
+        const newestByField = new Map<string, ClientLogRow>()
+        const newestLifecycle = new Map<string, ClientLogRow>()
+        for (const row of rows) {
+            if (row.needsIntegration) {
+                continue
+            }
+            const fieldKey = entryFieldKey(row)
+            const current = newestByField.get(fieldKey)
+            if (!current || compareEntryVersions(row, current) > 0) {
+                newestByField.set(fieldKey, row)
+            }
+            if (row.operation !== 'modify') {
+                const lifecycle = newestLifecycle.get(row.objectKey)
+                if (!lifecycle || compareEntryVersions(row, lifecycle) > 0) {
+                    newestLifecycle.set(row.objectKey, row)
+                }
+            }
+        }
+        const obsolete = rows.filter(row => {
+            if (!row.shared || row.needsIntegration) {
+                return false
+            }
+            if (newestByField.get(entryFieldKey(row)) !== row) {
+                return true
+            }
+            const lifecycle = newestLifecycle.get(row.objectKey)
+            return row.operation === 'modify' && !!lifecycle && compareEntryVersions(row, lifecycle) < 0
+        })
+        if (obsolete.length) {
+            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: obsolete.map(row => row.id) } })
+        }
+        return obsolete.length
+    }
+
+    /** The newest version in the log, so a restarted clock continues past it. */
+    async getMaxVersion(): Promise<number> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, {}, { order: [['version', 'desc']], limit: 1 })
+        return rows.length ? (rows[0].version as number) : 0
+    }
+
+    async countEntries(where: { shared?: number; needsIntegration?: number } = {}): Promise<number> {
+        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, where)).length
+    }
+
+    async getState<T>(key: string): Promise<T | null> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.state, { key })
+        return rows.length ? (rows[0].value as T) : null
+    }
+
+    async setState(key: string, value: unknown, ops?: AtomicOperations): Promise<void> {
+        const write = (o: AtomicOperations) => o.putObject(CLIENT_LOG_COLLECTIONS.state, { key, value })
+        if (ops) {
+            await write(ops)
+        } else {
+            await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.state], write)
+        }
+    }
+
+    async quarantine(ops: AtomicOperations, items: Array<{ id: string; reason: string; code: string; at: number }>): Promise<void> {
+        for (const item of items) {
+            await ops.putObject(CLIENT_LOG_COLLECTIONS.quarantine, item)
+        }
+    }
+
+    async releaseQuarantine(ops: AtomicOperations, ids: string[]): Promise<void> {
+        if (ids.length) {
+            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.quarantine, { id: { $in: ids } })
+        }
+    }
+
+    async getQuarantine(): Promise<Array<{ id: string; reason: string; code: string; at: number }>> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})
+        return rows as unknown as Array<{ id: string; reason: string; code: string; at: number }>
+    }
+}

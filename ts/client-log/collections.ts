@@ -1,0 +1,52 @@
+import type { StorageRegistry } from '@worldbrain/storex'
+
+/** Names of the collections the library keeps in the app's own database. */
+export const CLIENT_LOG_COLLECTIONS = {
+    entry: 'syncLogEntry',
+    state: 'syncState',
+    quarantine: 'syncQuarantine',
+} as const
+
+const VERSION = new Date('2026-11-01')
+
+/**
+ * Registers the client log next to the app's collections; call before `finishInitialization`.
+ * Flags are ints, not booleans: IndexedDB cannot index booleans.
+ */
+export function registerClientLogCollections(registry: StorageRegistry): void {
+    registry.registerCollections({
+        [CLIENT_LOG_COLLECTIONS.entry]: {
+            version: VERSION,
+            fields: {
+                id: { type: 'string' },
+                objectKey: { type: 'string' },
+                collection: { type: 'string' },
+                pk: { type: 'json' },
+                operation: { type: 'string' },
+                field: { type: 'string', optional: true },
+                value: { type: 'json', optional: true },
+                version: { type: 'float' },
+                deviceId: { type: 'string' },
+                schemaVersion: { type: 'float' },
+                shared: { type: 'int' },
+                needsIntegration: { type: 'int' },
+            },
+            indices: [{ field: 'id', pk: true }, { field: 'objectKey' }, { field: 'shared' }, { field: 'needsIntegration' }, { field: 'version' }],
+        },
+        [CLIENT_LOG_COLLECTIONS.state]: {
+            version: VERSION,
+            fields: { key: { type: 'string' }, value: { type: 'json' } },
+            indices: [{ field: 'key', pk: true }],
+        },
+        [CLIENT_LOG_COLLECTIONS.quarantine]: {
+            version: VERSION,
+            fields: {
+                id: { type: 'string' },
+                reason: { type: 'string' },
+                code: { type: 'string' },
+                at: { type: 'float' },
+            },
+            indices: [{ field: 'id', pk: true }],
+        },
+    })
+}

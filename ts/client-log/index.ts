@@ -1,0 +1,3 @@
+export * from './collections'
+export * from './client-log'
+export type { ClientLogRow } from './rows'

@@ -1,0 +1,52 @@
+import type { SyncLogEntry, PrimaryKey, SyncOperation } from '../entries/types'
+import { entryId, entryObjectKey } from '../entries/keys'
+import type { StoredObject } from '../backend/types'
+
+/** How an entry is stored in the client log: the entry plus its keys and sync flags. */
+export interface ClientLogRow {
+    id: string
+    objectKey: string
+    collection: string
+    pk: PrimaryKey
+    operation: SyncOperation
+    field: string | null
+    value: unknown
+    version: number
+    deviceId: string
+    schemaVersion: number
+    /** 1 once the entry is in the shared log (own entries after a push; received entries always). */
+    shared: number
+    /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
+    needsIntegration: number
+}
+
+export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
+    return {
+        id: entryId(entry),
+        objectKey: entryObjectKey(entry),
+        collection: entry.collection,
+        pk: entry.pk,
+        operation: entry.operation,
+        field: entry.field,
+        value: entry.value === undefined ? null : entry.value,
+        version: entry.version,
+        deviceId: entry.deviceId,
+        schemaVersion: entry.schemaVersion,
+        shared: flags.shared ? 1 : 0,
+        needsIntegration: flags.needsIntegration ? 1 : 0,
+    }
+}
+
+export function rowToEntry(stored: StoredObject | ClientLogRow): SyncLogEntry {
+    const row = stored as StoredObject
+    return {
+        collection: row.collection as string,
+        pk: row.pk as PrimaryKey,
+        operation: row.operation as SyncOperation,
+        field: (row.field as string | null | undefined) ?? null,
+        value: row.value === undefined ? null : row.value,
+        version: row.version as number,
+        deviceId: row.deviceId as string,
+        schemaVersion: row.schemaVersion as number,
+    }
+}

@@ -1,0 +1,5 @@
+export { SyncLoggingMiddleware } from './sync-logging'
+export type { SyncLoggingMiddlewareOptions } from './sync-logging'
+export { CustomAutoPkMiddleware } from './auto-pk'
+export type { CustomAutoPkMiddlewareOptions } from './auto-pk'
+export { DuplicatePrimaryKeyError } from './logged-writes'

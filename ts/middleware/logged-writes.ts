@@ -1,0 +1,139 @@
+import type { StorageRegistry } from '@worldbrain/storex'
+import { dissectCreateObjectOperation } from '@worldbrain/storex/lib/utils'
+import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
+import type { SyncLogEntry, PrimaryKey } from '../entries/types'
+import { SyncError, UnloggableOperationError } from '../errors'
+import { getObjectPk, getPkFields, pkWhere, requireObjectPk, withoutFields } from './registry-info'
+import { computeUpdates, parseUpdates } from './update-operators'
+
+/** An explicit primary key that already exists: refused on every backend (Dexie would overwrite). */
+export class DuplicatePrimaryKeyError extends SyncError {
+    constructor(readonly collection: string, readonly pk: PrimaryKey) {
+        super('DUPLICATE_PK', `An object with primary key ${JSON.stringify(pk)} already exists in '${collection}'`)
+    }
+}
+
+/** Everything one logged write needs: the transaction's operations and where its entries go. */
+export interface WriteContext {
+    ops: AtomicOperations
+    adapter: BackendAdapter
+    registry: StorageRegistry
+    isSynced(collection: string): boolean
+    /** Records a log entry made by this write (version and device are filled in by the caller). */
+    log(entry: Pick<SyncLogEntry, 'collection' | 'pk' | 'operation' | 'field' | 'value'>): void
+}
+
+/** Creates an object and its nested children (childOf relationships), logging each one. */
+export async function createLogged(ctx: WriteContext, collection: string, object: StoredObject): Promise<StoredObject> {
+    const dissection = dissectCreateObjectOperation({ operation: 'createObject', collection, args: object }, ctx.registry) as {
+        objects: Array<{ placeholder: number; collection: string; path: Array<string | number>; object: StoredObject; relations: Record<string, number> }>
+    }
+    const created = new Map<number, { collection: string; object: StoredObject }>()
+    const result: StoredObject = JSON.parse(JSON.stringify(object, (_key, value) => (value === undefined ? null : value)))
+    for (const step of dissection.objects) {
+        const args: StoredObject = { ...step.object }
+        for (const [alias, placeholder] of Object.entries(step.relations)) {
+            const parent = created.get(placeholder)!
+            args[alias] = getObjectPk(parent.object, getPkFields(ctx.registry, parent.collection))
+        }
+        const stored = await createOne(ctx, step.collection, args)
+        created.set(step.placeholder, { collection: step.collection, object: stored })
+        setIn(result, step.path, stored, getPkFields(ctx.registry, step.collection))
+    }
+    return result
+}
+
+async function createOne(ctx: WriteContext, collection: string, args: StoredObject): Promise<StoredObject> {
+    if (!ctx.isSynced(collection)) {
+        return ctx.ops.createObject(collection, args)
+    }
+    const pkFields = getPkFields(ctx.registry, collection)
+    const givenPk = getObjectPk(args, pkFields)
+    if (givenPk !== null) {
+        const existing = await ctx.ops.findObjects(collection, pkWhere(givenPk, pkFields), { limit: 1 })
+        if (existing.length) {
+            throw new DuplicatePrimaryKeyError(collection, givenPk)
+        }
+    }
+    const stored = await ctx.ops.createObject(collection, args)
+    // An auto-increment key is only known now: log the key the backend assigned.
+    const pk = requireObjectPk('createObject', collection, stored, pkFields)
+    ctx.log({ collection, pk, operation: 'create', field: null, value: withoutFields(args, pkFields) })
+    return stored
+}
+
+/** Resolves `where` to concrete objects and logs one entry per object and changed field. */
+export async function updateLogged(ctx: WriteContext, collection: string, where: StoredObject, updates: StoredObject): Promise<void> {
+    if (!ctx.isSynced(collection)) {
+        await ctx.ops.updateObjects(collection, where, updates)
+        return
+    }
+    ctx.adapter.checkWhere(collection, where)
+    const pkFields = getPkFields(ctx.registry, collection)
+    const parsed = parseUpdates(collection, updates)
+    const touchedPk = pkFields.find(field => parsed.fields.has(field))
+    if (touchedPk) {
+        throw new UnloggableOperationError('updateObjects', collection, `changing primary key field '${touchedPk}' would break object identity`)
+    }
+    const objects = await ctx.ops.findObjects(collection, where)
+    if (!objects.length || !parsed.fields.size) {
+        return
+    }
+    const single = pkFields.length === 1
+    if (parsed.plain && single) {
+        const values = computeUpdates(parsed, {})
+        const pks = objects.map(object => requireObjectPk('updateObjects', collection, object, pkFields))
+        await ctx.ops.updateObjects(collection, { [pkFields[0]]: { $in: pks } }, values)
+        for (const pk of pks) {
+            logModifies(ctx, collection, pk, values)
+        }
+        return
+    }
+    for (const object of objects) {
+        const pk = requireObjectPk('updateObjects', collection, object, pkFields)
+        const values = computeUpdates(parsed, object)
+        await ctx.ops.updateObjects(collection, pkWhere(pk, pkFields), values)
+        logModifies(ctx, collection, pk, values)
+    }
+}
+
+function logModifies(ctx: WriteContext, collection: string, pk: PrimaryKey, values: StoredObject): void {
+    for (const [field, value] of Object.entries(values)) {
+        ctx.log({ collection, pk, operation: 'modify', field, value })
+    }
+}
+
+/** Resolves `where` to concrete objects, deletes them by key and logs a tombstone for each. */
+export async function deleteLogged(ctx: WriteContext, collection: string, where: StoredObject): Promise<void> {
+    if (!ctx.isSynced(collection)) {
+        await ctx.ops.deleteObjects(collection, where)
+        return
+    }
+    ctx.adapter.checkWhere(collection, where)
+    const pkFields = getPkFields(ctx.registry, collection)
+    const objects = await ctx.ops.findObjects(collection, where)
+    if (!objects.length) {
+        return
+    }
+    const pks = objects.map(object => requireObjectPk('deleteObjects', collection, object, pkFields))
+    if (pkFields.length === 1) {
+        await ctx.ops.deleteObjects(collection, { [pkFields[0]]: { $in: pks } })
+    } else {
+        for (const pk of pks) {
+            await ctx.ops.deleteObjects(collection, pkWhere(pk, pkFields))
+        }
+    }
+    for (const pk of pks) {
+        ctx.log({ collection, pk, operation: 'delete', field: null, value: null })
+    }
+}
+
+function setIn(target: StoredObject, path: Array<string | number>, stored: StoredObject, pkFields: string[]): void {
+    let node: Record<string | number, unknown> = target
+    for (const key of path) {
+        node = node[key] as Record<string | number, unknown>
+    }
+    for (const field of pkFields) {
+        node[field] = stored[field]
+    }
+}

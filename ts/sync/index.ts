@@ -1,0 +1,3 @@
+export * from './sync-pass'
+export * from './events'
+export { applyEntries } from './apply'
