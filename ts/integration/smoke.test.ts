@@ -10,7 +10,7 @@ describe('two devices', () => {
         const pulled = await b.syncNow()
         expect(pulled.applied).toBe(1)
         expect(await dump(b, 'note')).toEqual(await dump(a, 'note'))
-        await b.storageManager.collection('note').updateObject({ id: object.id }, { title: 'changed', $inc: { rank: 2 } } as never)
+        await b.storageManager.operation('updateObject', 'note', { id: object.id }, { title: 'changed', $inc: { rank: 2 } })
         await a.storageManager.collection('user').createObject({ name: 'joe', emails: [{ address: 'joe@x' }] })
         await syncAll([a, b])
         expect(await dump(a, 'note')).toEqual(await dump(b, 'note'))
