@@ -1,0 +1,3 @@
+export { createSyncService } from './service'
+export type { SyncServiceOptions } from './service'
+export * from './store'
