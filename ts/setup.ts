@@ -92,6 +92,11 @@ export async function setupSync(options: SetupSyncOptions): Promise<SyncSetup> {
         options.clock ??
         new HybridLogicalClock({ now: options.now, maxDriftMs: options.maxDriftMs, lastVersion: await clientLog.getMaxVersion() })
 
+    sharedLog.attachClient?.({
+        getFullState: () => clientLog.getAllEntries(),
+        getState: key => clientLog.getState(`sharedLog.${key}`),
+        setState: (key, value) => clientLog.setState(`sharedLog.${key}`, value),
+    })
     let deviceId = await clientLog.getState<string>(DEVICE_ID_KEY)
     if (deviceId) {
         await sharedLog.registerDevice({ deviceId })

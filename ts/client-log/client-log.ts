@@ -61,6 +61,12 @@ export class ClientSyncLog {
         return rows as unknown as ClientLogRow[]
     }
 
+    /** Every applied entry (own and received; held-back ones excluded), for full-state reconciliation. */
+    async getAllEntries(): Promise<SyncLogEntry[]> {
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { needsIntegration: 0 })
+        return rows.map(rowToEntry)
+    }
+
     /** Received entries that were held back, oldest first. */
     async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
         const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { needsIntegration: 1 }, { order: [['version', 'asc']], limit: options.limit })

@@ -4,7 +4,7 @@ import { docsToEntries, entryToDoc, formatCursor, newBatchId, newestPerFieldKey,
 import type { ServiceDoc } from './http-mapping'
 import { HttpSyncServiceError, HttpTransport } from './http-transport'
 import type { RetryOptions } from './http-transport'
-import type { SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
+import type { SharedLogClient, SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
 
 export { HttpSyncServiceError } from './http-transport'
 export type { RetryOptions } from './http-transport'
@@ -64,7 +64,8 @@ interface Reconciled {
  */
 export class HttpSharedSyncLog implements SharedSyncLog {
     private readonly transport: HttpTransport
-    private readonly syncIdStore: SyncIdStore
+    private syncIdStore: SyncIdStore
+    private getFullState?: () => Promise<SyncLogEntry[]>
     private readonly defaultReadLimit: number
     private readonly maxReadLimit: number
     private readonly writeBatchSize: number
@@ -75,9 +76,24 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     constructor(private readonly options: HttpSharedSyncLogOptions) {
         this.transport = new HttpTransport({ url: options.url, token: options.token, fetch: options.fetch, retry: options.retry })
         this.syncIdStore = options.syncIdStore ?? memorySyncIdStore()
+        this.getFullState = options.getFullState
         this.defaultReadLimit = resolveReadLimit(options.defaultReadLimit, DEFAULT_READ_LIMIT)
         this.maxReadLimit = resolveReadLimit(options.maxReadLimit, 5000)
         this.writeBatchSize = resolveReadLimit(options.writeBatchSize, 1000)
+    }
+
+    /** Uses the device's state for reconciliation and its database for the SyncId, unless options gave their own. */
+    attachClient(client: SharedLogClient): void {
+        if (!this.options.getFullState) {
+            this.getFullState = () => client.getFullState()
+        }
+        if (!this.options.syncIdStore) {
+            this.syncIdStore = {
+                get: async () => ((await client.getState('syncId')) as string | null) ?? null,
+                set: syncId => client.setState('syncId', syncId),
+            }
+            this.syncId = undefined
+        }
     }
 
     async registerDevice(options: { deviceId?: string } = {}): Promise<{ deviceId: string }> {
@@ -232,7 +248,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     }
 
     private async runReconcile(deviceId: string): Promise<void> {
-        const state = newestPerFieldKey((await this.options.getFullState?.()) ?? [])
+        const state = newestPerFieldKey((await this.getFullState?.()) ?? [])
         const { body } = await this.transport.request('POST', '/Reconcile', { body: { clientId: deviceId, docs: state.map(entryToDoc) } })
         const result = body as { syncId: string; docs: ServiceDoc[]; cursor: number }
         this.reconciled = { syncId: result.syncId, seq: result.cursor, batch: newBatchId(), entries: docsToEntries(result.docs) }

@@ -32,6 +32,22 @@ export interface SharedSyncLog {
 
     /** Records that `deviceId` has applied everything up to `cursor`; backends may use it to prune. */
     acknowledge(options: { deviceId: string; cursor: SharedLogCursor }): Promise<void>
+
+    /**
+     * Optional. `setupSync` calls it once with access to the device's own state, for logs that
+     * need it (the HTTP log sends the full state to the service's reconciliation and keeps the
+     * last known SyncId in the app's database).
+     */
+    attachClient?(client: SharedLogClient): void
+}
+
+/** What a shared log may use of the device it serves. */
+export interface SharedLogClient {
+    /** Every entry the device has applied (at least the newest per field key). */
+    getFullState(): Promise<SyncLogEntry[]>
+    /** Small persistent key-value state in the app's database. */
+    getState(key: string): Promise<unknown>
+    setState(key: string, value: unknown): Promise<void>
 }
 
 /** Opaque position in a shared log; only the log that issued it interprets it. */
