@@ -6,7 +6,11 @@ import { formatTable } from './table'
  * Runs every benchmark (or those named on the command line) and prints one markdown table each.
  * Each module under bench/ exports `run(): Promise<BenchTable[]>`.
  */
-const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<BenchTable[]> }>> = {}
+const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<BenchTable[]> }>> = {
+    'write-path': () => import('./write-path'),
+    'service': () => import('./service'),
+    sync: () => import('./sync-throughput'),
+}
 
 async function main(): Promise<void> {
     const selected = process.argv.slice(2)

@@ -55,6 +55,10 @@ export interface SyncSetup {
     deviceId: string
     /** One pass: push local changes, pull and apply other devices' changes. */
     syncNow(): Promise<SyncPassResult>
+    /** Only the push half of a pass (e.g. before going offline); serialized with other passes. */
+    push(): Promise<number>
+    /** Only the pull half of a pass (receive and apply); serialized with other passes. */
+    pull(): Promise<{ pulled: number; applied: number }>
     /** Re-applies held-back entries (call after a schema change). Returns how many were applied. */
     retryQuarantined(): Promise<number>
     events: SyncEvents
@@ -137,6 +141,8 @@ export async function setupSync(options: SetupSyncOptions): Promise<SyncSetup> {
     return {
         deviceId,
         syncNow: () => serialized(() => pass.run()),
+        push: () => serialized(() => pass.push()),
+        pull: () => serialized(() => pass.pull()),
         retryQuarantined: () => serialized(() => pass.retryHeld()),
         events,
         clientLog,

@@ -33,10 +33,15 @@ export class ClientSyncLog {
         await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, entries.map(entry => entryToRow(entry, flags) as unknown as StoredObject))
     }
 
-    /** Unshared own entries, oldest first. */
+    /**
+     * Up to `limit` unshared own entries, sorted by version. Not ordered by the backend: an order
+     * on another field than the where makes Dexie read every unshared row before it applies the
+     * limit, so a push of n entries read O(n²) rows. Push order does not matter to last-write-wins,
+     * and on IndexedDB the `shared` index lists rows by id, which for own entries is version order.
+     */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { shared: 0 }, { order: [['version', 'asc']], limit: options.limit })
-        return rows.map(rowToEntry)
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { shared: 0 }, { limit: options.limit })
+        return rows.map(rowToEntry).sort((a, b) => a.version - b.version)
     }
 
     async markAsShared(entries: SyncLogEntry[]): Promise<void> {

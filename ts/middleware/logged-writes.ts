@@ -3,7 +3,7 @@ import { dissectCreateObjectOperation } from '@worldbrain/storex/lib/utils'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry, PrimaryKey } from '../entries/types'
 import { SyncError, UnloggableOperationError } from '../errors'
-import { getObjectPk, getPkFields, pkWhere, requireObjectPk, withoutFields } from './registry-info'
+import { getChildRelationships, getObjectPk, getPkFields, pkWhere, requireObjectPk, withoutFields } from './registry-info'
 import { computeUpdates, parseUpdates } from './update-operators'
 
 /** An explicit primary key that already exists: refused on every backend (Dexie would overwrite). */
@@ -25,11 +25,15 @@ export interface WriteContext {
 
 /** Creates an object and its nested children (childOf relationships), logging each one. */
 export async function createLogged(ctx: WriteContext, collection: string, object: StoredObject): Promise<StoredObject> {
+    if (!getChildRelationships(ctx.registry, collection).length) {
+        // Nothing nested to split: the object is created as it is (the common case, kept cheap).
+        return { ...object, ...pickFields(await createOne(ctx, collection, { ...object }), getPkFields(ctx.registry, collection)) }
+    }
     const dissection = dissectCreateObjectOperation({ operation: 'createObject', collection, args: object }, ctx.registry) as {
         objects: Array<{ placeholder: number; collection: string; path: Array<string | number>; object: StoredObject; relations: Record<string, number> }>
     }
     const created = new Map<number, { collection: string; object: StoredObject }>()
-    const result: StoredObject = JSON.parse(JSON.stringify(object, (_key, value) => (value === undefined ? null : value)))
+    const result = cloneTree(object)
     for (const step of dissection.objects) {
         const args: StoredObject = { ...step.object }
         for (const [alias, placeholder] of Object.entries(step.relations)) {
@@ -55,7 +59,9 @@ async function createOne(ctx: WriteContext, collection: string, args: StoredObje
             throw new DuplicatePrimaryKeyError(collection, givenPk)
         }
     }
-    const stored = await ctx.ops.createObject(collection, args)
+    // A copy: the Dexie backend fills the object it is given with nulls for missing optional
+    // fields, which would otherwise end up in the logged value.
+    const stored = await ctx.ops.createObject(collection, { ...args })
     // An auto-increment key is only known now: log the key the backend assigned.
     const pk = requireObjectPk('createObject', collection, stored, pkFields)
     ctx.log({ collection, pk, operation: 'create', field: null, value: withoutFields(args, pkFields) })
@@ -79,16 +85,8 @@ export async function updateLogged(ctx: WriteContext, collection: string, where:
     if (!objects.length || !parsed.fields.size) {
         return
     }
-    const single = pkFields.length === 1
-    if (parsed.plain && single) {
-        const values = computeUpdates(parsed, {})
-        const pks = objects.map(object => requireObjectPk('updateObjects', collection, object, pkFields))
-        await ctx.ops.updateObjects(collection, { [pkFields[0]]: { $in: pks } }, values)
-        for (const pk of pks) {
-            logModifies(ctx, collection, pk, values)
-        }
-        return
-    }
+    // Each object is written through its key: an equality on the key uses the primary index,
+    // while Dexie evaluates `$in` by scanning the whole collection (O(n) per write).
     for (const object of objects) {
         const pk = requireObjectPk('updateObjects', collection, object, pkFields)
         const values = computeUpdates(parsed, object)
@@ -116,12 +114,9 @@ export async function deleteLogged(ctx: WriteContext, collection: string, where:
         return
     }
     const pks = objects.map(object => requireObjectPk('deleteObjects', collection, object, pkFields))
-    if (pkFields.length === 1) {
-        await ctx.ops.deleteObjects(collection, { [pkFields[0]]: { $in: pks } })
-    } else {
-        for (const pk of pks) {
-            await ctx.ops.deleteObjects(collection, pkWhere(pk, pkFields))
-        }
+    // By key, one at a time: see updateLogged.
+    for (const pk of pks) {
+        await ctx.ops.deleteObjects(collection, pkWhere(pk, pkFields))
     }
     for (const pk of pks) {
         ctx.log({ collection, pk, operation: 'delete', field: null, value: null })
@@ -136,4 +131,19 @@ function setIn(target: StoredObject, path: Array<string | number>, stored: Store
     for (const field of pkFields) {
         node[field] = stored[field]
     }
+}
+
+/** Copies the plain objects and arrays of a nested create; leaves other values (Dates) as they are. */
+function cloneTree<T>(value: T): T {
+    if (Array.isArray(value)) {
+        return value.map(cloneTree) as T
+    }
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cloneTree(item)])) as T
+    }
+    return value
+}
+
+function pickFields(object: StoredObject, fields: string[]): StoredObject {
+    return Object.fromEntries(fields.map(field => [field, object[field]]))
 }

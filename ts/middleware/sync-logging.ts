@@ -4,10 +4,10 @@ import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import type { SyncLogEntry } from '../entries/types'
 import { SyncConfigurationError, UnloggableOperationError } from '../errors'
 import { collectCollectionTree, getPkFields, getSchemaVersion, pkWhere, requireObjectPk } from './registry-info'
 import { createLogged, deleteLogged, updateLogged } from './logged-writes'
+import { WriteEntries } from './write-entries'
 import type { WriteContext } from './logged-writes'
 
 export interface SyncLoggingMiddlewareOptions {
@@ -36,6 +36,8 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
     private readonly synced: Set<string>
     private enabled = true
     private deviceId: string | null
+    /** Computed at the first write: the registry is complete by then. */
+    private schemaVersion: number | null = null
 
     constructor(options: SyncLoggingMiddlewareOptions) {
         this.options = options
@@ -143,18 +145,18 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
         }
         const { registry, adapter, clientLog, clock } = this.options
         const version = clock.tick()
-        const schemaVersion = getSchemaVersion(registry, Array.from(this.synced))
+        const schemaVersion = (this.schemaVersion ??= getSchemaVersion(registry, Array.from(this.synced)))
         return adapter.atomic([...collections, CLIENT_LOG_COLLECTIONS.entry], async ops => {
-            const entries: SyncLogEntry[] = []
+            const entries = new WriteEntries()
             const ctx: WriteContext = {
                 ops,
                 adapter,
                 registry,
                 isSynced: collection => this.synced.has(collection),
-                log: entry => entries.push({ ...entry, version, deviceId, schemaVersion }),
+                log: entry => entries.add({ ...entry, version, deviceId, schemaVersion }),
             }
             const result = await body(ctx)
-            await clientLog.insertEntries(ops, entries, { shared: false, needsIntegration: false })
+            await clientLog.insertEntries(ops, entries.list(), { shared: false, needsIntegration: false })
             return result
         })
     }

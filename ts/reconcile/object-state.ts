@@ -47,8 +47,9 @@ export function objectStateFromEntries(entries: Iterable<StateEntry>): ObjectSta
     const fields: Record<string, unknown> =
         created !== null && typeof created === 'object' && !Array.isArray(created) ? { ...(created as Record<string, unknown>) } : {}
     for (const [field, modify] of newestModify) {
-        // A modify no newer than the create belongs to an earlier life of the object.
-        if (compareEntryVersions(modify, lifecycle) > 0) {
+        // An older modify belongs to an earlier life of the object; one with the create's own
+        // (version, deviceId) was made by the same write, after the create.
+        if (compareEntryVersions(modify, lifecycle) >= 0) {
             fields[field] = modify.value
         }
     }

@@ -40,6 +40,14 @@ describe('synclog CLI (in-process)', () => {
         expect(typeof syncId).toBe('string')
     })
 
+    it('serves a throwaway in-memory database with --db :memory: (no file named :memory:)', async () => {
+        expect((await cli('serve', '--port', '0', '--db', ':memory:')).exitCode).toBe(0)
+        const url = /listening on (\S+)$/.exec(out[1])?.[1]
+        expect((await fetch(`${url}/health`)).status).toBe(200)
+        expect(existsSync(join(dir, ':memory:'))).toBe(false)
+        expect(existsSync(join(dir, 'data'))).toBe(false)
+    })
+
     it('refuses a non-loopback host without --auth, and bad arguments, with exit code 2', async () => {
         expect((await cli('serve', '--host', '0.0.0.0', '--port', '0')).exitCode).toBe(2)
         expect(err[0]).toMatch(/loopback only/)

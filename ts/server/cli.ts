@@ -19,7 +19,7 @@ export const USAGE = `Usage:
   synclog reset --yes [--db FILE | --postgres URL]
   synclog token create --user NAME [--db FILE | --postgres URL]
 
-  --db FILE        SQLite database file (default: ./data/synclog.sqlite, folder created)
+  --db FILE        SQLite database file (default: ./data/synclog.sqlite, folder created; :memory: for a throwaway one)
   --postgres URL   PostgreSQL connection string instead of SQLite
   --auth           multi-user mode: every request needs a bearer token (synclog token create)
                    without it the service is single-user and listens on loopback only`
@@ -92,6 +92,10 @@ async function run(argv: string[], out: (line: string) => void, cwd: string): Pr
     const openStore = (): DocStore => {
         if (values.postgres !== undefined) {
             return new PostgresDocStore({ connectionString: values.postgres })
+        }
+        // SQLite's in-memory database is a name, not a path (resolving it would create a file).
+        if (values.db === ':memory:') {
+            return new SqliteDocStore({ filename: ':memory:' })
         }
         const filename = resolve(cwd, values.db ?? DEFAULT_DB_FILE)
         mkdirSync(dirname(filename), { recursive: true })

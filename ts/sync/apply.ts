@@ -5,7 +5,8 @@ import type { ClientSyncLog } from '../client-log/client-log'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { rowToEntry } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
-import { entryId, entryObjectKey } from '../entries/keys'
+import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
+import { compareEntryVersions } from '../entries/order'
 import type { Reconciler } from '../reconcile/types'
 import { SyncError } from '../errors'
 import { getPkFields } from '../middleware/registry-info'
@@ -54,6 +55,12 @@ export async function applyEntries(ctx: ApplyContext, entries: SyncLogEntry[], e
     const collections = [...ctx.synced, CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.quarantine, CLIENT_LOG_COLLECTIONS.state]
     const run = (groups: SyncLogEntry[][], heldNow: ApplyResult['held'], withExtra: boolean) =>
         ctx.adapter.atomic(collections, async ops => {
+            // Extra writes first: the transaction is atomic either way, and a Dexie transaction
+            // commits early when a chain of awaits without requests (nothing new to write)
+            // separates its last request from the next one.
+            if (withExtra && extraWrites) {
+                await extraWrites(ops)
+            }
             let operations = 0
             const applied: SyncLogEntry[] = []
             for (const group of groups) {
@@ -61,9 +68,8 @@ export async function applyEntries(ctx: ApplyContext, entries: SyncLogEntry[], e
                 operations += result.operations
                 applied.push(...result.applied)
             }
-            await recordHeld(ctx, ops, heldNow)
-            if (withExtra && extraWrites) {
-                await extraWrites(ops)
+            if (heldNow.length) {
+                await recordHeld(ctx, ops, heldNow)
             }
             return { applied, operations }
         })
@@ -111,15 +117,56 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     const rows = await ctx.clientLog.getRowsForObjects(incoming.map(entryObjectKey), ops)
     const known = rows.filter(row => !row.needsIntegration).map(rowToEntry)
     const heldIds = new Set(rows.filter(row => row.needsIntegration).map(row => row.id))
-    const { batch, newEntries } = ctx.reconciler({ known, incoming, pkFields: collection => getPkFields(ctx.registry, collection) })
+    const relevant = withoutSuperseded(incoming, known)
+    const { batch, newEntries } = ctx.reconciler({ known, incoming: relevant, pkFields: collection => getPkFields(ctx.registry, collection) })
+    // A held entry that the device's entries now supersede is settled too: released, then compacted.
+    const relevantSet = new Set(relevant)
+    const settledHeld = incoming.filter(entry => !relevantSet.has(entry) && heldIds.has(entryId(entry)))
+    if (!newEntries.length && !settledHeld.length) {
+        // Nothing new (a duplicate delivery): no write, and no idle awaits inside the transaction.
+        return { applied: [], operations: 0 }
+    }
     await executeBatch(ops, batch)
     const fresh = newEntries.filter(entry => !heldIds.has(entryId(entry)))
-    const released = newEntries.filter(entry => heldIds.has(entryId(entry)))
-    await ctx.clientLog.insertEntries(ops, fresh, { shared: true, needsIntegration: false })
-    await ctx.clientLog.markIntegrated(ops, released)
-    await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
-    await ctx.clientLog.compactObjects(ops, newEntries.map(entryObjectKey))
+    const released = [...newEntries.filter(entry => heldIds.has(entryId(entry))), ...settledHeld]
+    if (fresh.length) {
+        await ctx.clientLog.insertEntries(ops, fresh, { shared: true, needsIntegration: false })
+    }
+    if (released.length) {
+        await ctx.clientLog.markIntegrated(ops, released)
+        await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
+    }
+    await ctx.clientLog.compactObjects(ops, [...newEntries, ...settledHeld].map(entryObjectKey))
     return { applied: newEntries, operations: batch.length }
+}
+
+/**
+ * Drops incoming entries that what the device holds already supersedes. The client log compacts
+ * such entries away, so a re-delivered one would otherwise look new: it cannot change the state,
+ * but it would be recorded again and counted as applied.
+ */
+function withoutSuperseded(incoming: SyncLogEntry[], known: SyncLogEntry[]): SyncLogEntry[] {
+    const newest = new Map<string, SyncLogEntry>()
+    const keep = (key: string, entry: SyncLogEntry) => {
+        const current = newest.get(key)
+        if (!current || compareEntryVersions(entry, current) > 0) {
+            newest.set(key, entry)
+        }
+    }
+    for (const entry of known) {
+        keep(entryFieldKey(entry), entry)
+        if (entry.operation !== 'modify') {
+            keep(entryObjectKey(entry), entry)
+        }
+    }
+    return incoming.filter(entry => {
+        const sameField = newest.get(entryFieldKey(entry))
+        if (sameField && compareEntryVersions(sameField, entry) > 0) {
+            return false
+        }
+        const lifecycle = newest.get(entryObjectKey(entry))
+        return !(entry.operation === 'modify' && lifecycle && compareEntryVersions(lifecycle, entry) > 0)
+    })
 }
 
 async function recordHeld(ctx: ApplyContext, ops: AtomicOperations, held: ApplyResult['held']): Promise<void> {

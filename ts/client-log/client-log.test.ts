@@ -1,0 +1,198 @@
+import { createDexieStorageManager } from '../integration/devices'
+import { createBackendAdapter } from '../backend'
+import type { BackendAdapter } from '../backend/types'
+import type { SyncLogEntry } from '../entries/types'
+import { entryId, objectKey } from '../entries/keys'
+import { ClientSyncLog } from './client-log'
+import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './collections'
+
+async function setup(): Promise<{ log: ClientSyncLog; adapter: BackendAdapter }> {
+    const manager = createDexieStorageManager()
+    registerClientLogCollections(manager.registry)
+    await manager.finishInitialization()
+    const adapter = createBackendAdapter(manager)
+    await adapter.prepare()
+    return { log: new ClientSyncLog({ adapter }), adapter }
+}
+
+function entry(overrides: Partial<SyncLogEntry> & Pick<SyncLogEntry, 'version'>): SyncLogEntry {
+    return { collection: 'note', pk: 'n1', operation: 'modify', field: 'title', value: `v${overrides.version}`, deviceId: 'a', schemaVersion: 1, ...overrides }
+}
+
+type Flags = { shared: boolean; needsIntegration: boolean }
+const OWN: Flags = { shared: false, needsIntegration: false }
+const RECEIVED: Flags = { shared: true, needsIntegration: false }
+const HELD: Flags = { shared: true, needsIntegration: true }
+
+async function insert(log: ClientSyncLog, adapter: BackendAdapter, entries: SyncLogEntry[], flags: Flags): Promise<void> {
+    await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.insertEntries(ops, entries, flags))
+}
+
+async function compact(log: ClientSyncLog, adapter: BackendAdapter, keys: string[]): Promise<number> {
+    return adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.compactObjects(ops, keys))
+}
+
+const versions = (entries: Array<Pick<SyncLogEntry, 'version'>>) => entries.map(item => item.version)
+
+describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
+    let log: ClientSyncLog
+    let adapter: BackendAdapter
+
+    beforeEach(async () => {
+        ;({ log, adapter } = await setup())
+    })
+
+    it('stores entries as they were given, with flags as ints', async () => {
+        const created = entry({ version: 5, operation: 'create', field: null, value: { title: 'x', tags: ['a'] }, pk: ['s', 'k'], collection: 'setting' })
+        await insert(log, adapter, [created], OWN)
+        expect(await log.getUnsharedEntries({ limit: 10 })).toEqual([created])
+        const [row] = await log.getRowsForObjects([objectKey('setting', ['s', 'k'])])
+        expect(row).toMatchObject({ id: entryId(created), objectKey: 'setting/["s","k"]', shared: 0, needsIntegration: 0 })
+    })
+
+    it('stores an entry once: inserting the same entry again fails the transaction', async () => {
+        await insert(log, adapter, [entry({ version: 1 })], OWN)
+        await expect(insert(log, adapter, [entry({ version: 2 }), entry({ version: 1 })], OWN)).rejects.toThrow()
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1])
+    })
+
+    it('returns unshared entries in version order, at most limit', async () => {
+        await insert(log, adapter, [30, 10, 50, 20, 40].map(version => entry({ version, field: `f${version}` })), OWN)
+        await insert(log, adapter, [entry({ version: 5, deviceId: 'b' }), entry({ version: 15, deviceId: 'b' })], RECEIVED)
+        expect(versions(await log.getUnsharedEntries({ limit: 3 }))).toEqual([10, 20, 30])
+        expect(versions(await log.getUnsharedEntries({ limit: 100 }))).toEqual([10, 20, 30, 40, 50])
+    })
+
+    it('marks entries as shared', async () => {
+        const entries = [1, 2, 3].map(version => entry({ version, field: `f${version}` }))
+        await insert(log, adapter, entries, OWN)
+        await log.markAsShared(entries.slice(0, 2))
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([3])
+        expect(await log.countEntries({ shared: 1 })).toBe(2)
+        await log.markAsShared([])
+        expect(await log.countEntries()).toBe(3)
+    })
+
+    it('compacts what marking as shared superseded', async () => {
+        await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2 })], OWN)
+        await log.markAsShared([entry({ version: 1 })])
+        // Version 1 is now shared and version 2 supersedes it, so it can never win again.
+        expect(versions(await log.getRowsForObjects(['note/"n1"']))).toEqual([2])
+        await log.markAsShared([entry({ version: 2 })])
+        expect(await log.getRowsForObjects(['note/"n1"'])).toEqual([expect.objectContaining({ version: 2, shared: 1 })])
+    })
+
+    it('returns every row of the given objects, held ones included', async () => {
+        await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, pk: 'n2' })], OWN)
+        await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], HELD)
+        await insert(log, adapter, [entry({ version: 4, collection: 'user' })], RECEIVED)
+        const rows = await log.getRowsForObjects(['note/"n1"', 'note/"n1"', 'note/"missing"'])
+        expect(rows.map(row => [row.version, row.needsIntegration]).sort()).toEqual([[1, 0], [3, 1]])
+        expect(await log.getRowsForObjects([])).toEqual([])
+    })
+
+    describe('compactObjects', () => {
+        const n1 = ['note/"n1"']
+
+        it('drops shared entries superseded by a newer entry of the same field, keeping the newest', async () => {
+            await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, deviceId: 'b' }), entry({ version: 3, field: 'body' })], RECEIVED)
+            await insert(log, adapter, [entry({ version: 4 })], OWN)
+            expect(await compact(log, adapter, n1)).toBe(2)
+            expect(versions(await log.getRowsForObjects(n1)).sort()).toEqual([3, 4])
+        })
+
+        it('never drops unshared entries, even superseded ones', async () => {
+            await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2 })], OWN)
+            await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], RECEIVED)
+            expect(await compact(log, adapter, n1)).toBe(0)
+            expect(await log.countEntries()).toBe(3)
+        })
+
+        it('never drops held entries, and a held entry supersedes nothing', async () => {
+            await insert(log, adapter, [entry({ version: 1 })], RECEIVED)
+            await insert(log, adapter, [entry({ version: 0, deviceId: 'b' }), entry({ version: 2, deviceId: 'b' })], HELD)
+            expect(await compact(log, adapter, n1)).toBe(0)
+            expect(versions(await log.getRowsForObjects(n1)).sort()).toEqual([0, 1, 2])
+        })
+
+        it('drops modifies and lifecycle entries older than a newer create or delete', async () => {
+            await insert(
+                log,
+                adapter,
+                [
+                    entry({ version: 1, operation: 'create', field: null, value: { title: 'a' } }),
+                    entry({ version: 2 }),
+                    entry({ version: 3, operation: 'delete', field: null, value: null }),
+                    entry({ version: 4, field: 'body' }),
+                ],
+                RECEIVED,
+            )
+            expect(await compact(log, adapter, n1)).toBe(2)
+            // The delete stays (tombstone); the body change after it stays too.
+            expect(versions(await log.getRowsForObjects(n1)).sort()).toEqual([3, 4])
+        })
+
+        it('breaks version ties by device id, and touches only the given objects', async () => {
+            await insert(log, adapter, [entry({ version: 7, deviceId: 'a' }), entry({ version: 7, deviceId: 'b' })], RECEIVED)
+            await insert(log, adapter, [entry({ version: 1, pk: 'n2' }), entry({ version: 2, pk: 'n2' })], RECEIVED)
+            expect(await compact(log, adapter, n1)).toBe(1)
+            expect((await log.getRowsForObjects(n1)).map(row => row.deviceId)).toEqual(['b'])
+            expect(await log.getRowsForObjects(['note/"n2"'])).toHaveLength(2)
+        })
+
+        it('handles compound keys', async () => {
+            const key = objectKey('setting', ['ui', 'theme'])
+            const setting = (version: number) => entry({ version, collection: 'setting', pk: ['ui', 'theme'], field: 'value' })
+            await insert(log, adapter, [setting(1), setting(2), entry({ version: 3, collection: 'setting', pk: ['ui', 'font'], field: 'value' })], RECEIVED)
+            expect(await compact(log, adapter, [key])).toBe(1)
+            expect(versions(await log.getRowsForObjects([key]))).toEqual([2])
+            expect(await log.countEntries()).toBe(2)
+        })
+    })
+
+    it('held entries: oldest first, then integrated', async () => {
+        await insert(log, adapter, [entry({ version: 9, deviceId: 'b' }), entry({ version: 8, deviceId: 'b', field: 'x' })], HELD)
+        await insert(log, adapter, [entry({ version: 7, deviceId: 'b', field: 'y' })], RECEIVED)
+        const held = await log.getHeldEntries({ limit: 10 })
+        expect(versions(held)).toEqual([8, 9])
+        expect(versions(await log.getAllEntries())).toEqual([7])
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.markIntegrated(ops, held.slice(0, 1)))
+        expect(versions(await log.getHeldEntries({ limit: 10 }))).toEqual([9])
+        expect(versions(await log.getAllEntries()).sort()).toEqual([7, 8])
+    })
+
+    it('knows the newest version it holds', async () => {
+        expect(await log.getMaxVersion()).toBe(0)
+        await insert(log, adapter, [entry({ version: 3 }), entry({ version: 12, field: 'b' })], OWN)
+        await insert(log, adapter, [entry({ version: 40, deviceId: 'b' })], HELD)
+        expect(await log.getMaxVersion()).toBe(40)
+    })
+
+    it('keeps sync state by key', async () => {
+        expect(await log.getState('cursor')).toBeNull()
+        await log.setState('cursor', '17')
+        await log.setState('device', { id: 'a', since: [1, 2] })
+        await log.setState('cursor', '18')
+        expect(await log.getState('cursor')).toBe('18')
+        expect(await log.getState('device')).toEqual({ id: 'a', since: [1, 2] })
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.state], ops => log.setState('cursor', '19', ops))
+        expect(await log.getState('cursor')).toBe('19')
+    })
+
+    it('quarantines entries and releases them', async () => {
+        const items = [
+            { id: 'e1', reason: 'unknown collection', code: 'UNKNOWN_COLLECTION', at: 1 },
+            { id: 'e2', reason: 'newer schema', code: 'SCHEMA_VERSION', at: 2 },
+        ]
+        const inQuarantine = () => adapter.atomic([CLIENT_LOG_COLLECTIONS.quarantine], ops => log.quarantine(ops, items))
+        await inQuarantine()
+        // Quarantining again replaces, never duplicates.
+        await inQuarantine()
+        expect((await log.getQuarantine()).sort((a, b) => a.id.localeCompare(b.id))).toEqual(items)
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.quarantine], async ops => {
+            await log.releaseQuarantine(ops, [])
+            await log.releaseQuarantine(ops, ['e1'])
+        })
+        expect(await log.getQuarantine()).toEqual([items[1]])
+    })
+})
