@@ -40,8 +40,8 @@ export class ClientSyncLog {
      * and on IndexedDB the `shared` index lists rows by id, which for own entries is version order.
      */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { shared: 0 }, { limit: options.limit })
-        return rows.map(rowToEntry).sort((a, b) => a.version - b.version)
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } }, { order: [['pendingVersion', 'asc']], limit: options.limit })
+        return rows.map(rowToEntry)
     }
 
     async markAsShared(entries: SyncLogEntry[]): Promise<void> {
@@ -50,7 +50,7 @@ export class ClientSyncLog {
         }
         const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
         await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
-            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { shared: 1 })
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { shared: 1, pendingVersion: null })
             await this.compactObjects(ops, entries.map(entryObjectKey))
         })
     }
@@ -74,7 +74,7 @@ export class ClientSyncLog {
 
     /** Received entries that were held back, oldest first. */
     async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { needsIntegration: 1 }, { order: [['version', 'asc']], limit: options.limit })
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { heldVersion: { $gt: 0 } }, { order: [['heldVersion', 'asc']], limit: options.limit })
         return rows.map(rowToEntry)
     }
 
@@ -83,7 +83,7 @@ export class ClientSyncLog {
             return
         }
         const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
-        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0 })
+        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0, heldVersion: null })
     }
 
     /**

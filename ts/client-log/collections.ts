@@ -30,8 +30,12 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
                 schemaVersion: { type: 'float' },
                 shared: { type: 'int' },
                 needsIntegration: { type: 'int' },
+                pendingVersion: { type: 'float', optional: true },
+                heldVersion: { type: 'float', optional: true },
             },
-            indices: [{ field: 'id', pk: true }, { field: 'objectKey' }, { field: 'shared' }, { field: 'needsIntegration' }, { field: 'version' }],
+            // pendingVersion / heldVersion are set only while an entry is unshared / held back, so
+            // their (sparse) indices hold just those entries, in version order.
+            indices: [{ field: 'id', pk: true }, { field: 'objectKey' }, { field: 'pendingVersion' }, { field: 'heldVersion' }, { field: 'version' }],
         },
         [CLIENT_LOG_COLLECTIONS.state]: {
             version: VERSION,

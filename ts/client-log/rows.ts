@@ -18,6 +18,10 @@ export interface ClientLogRow {
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
     needsIntegration: number
+    /** The version while unshared, else null (sparse index of what to push). */
+    pendingVersion: number | null
+    /** The version while held back, else null (sparse index of what to retry). */
+    heldVersion: number | null
 }
 
 export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
@@ -34,6 +38,8 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
         schemaVersion: entry.schemaVersion,
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
+        pendingVersion: flags.shared ? null : entry.version,
+        heldVersion: flags.needsIntegration ? entry.version : null,
     }
 }
 
