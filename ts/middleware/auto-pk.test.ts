@@ -36,6 +36,20 @@ describe('CustomAutoPkMiddleware', () => {
         expect(collections.user.fields.id.type).toBe('auto-pk')
     })
 
+    it('turns the key into a string key in every registered version of a collection', () => {
+        const manager = createDexieStorageManager()
+        manager.registry.registerCollection('journal', [
+            { version: new Date('2026-02-01'), fields: { text: { type: 'string' } } },
+            { version: new Date('2026-03-01'), fields: { text: { type: 'string' }, mood: { type: 'string', optional: true } } },
+        ])
+        new CustomAutoPkMiddleware({ collections: ['journal'] }).setup({ registry: manager.registry })
+        const idTypes = manager.registry
+            .getSchemaHistory()
+            .filter(entry => entry.collections.journal)
+            .map(entry => entry.collections.journal.fields.id.type)
+        expect(idTypes).toEqual(['string', 'string'])
+    })
+
     it('can be set up twice on one registry', () => {
         const { manager, middleware } = setup()
         middleware.setup({ registry: manager.registry })

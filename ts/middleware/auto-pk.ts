@@ -42,10 +42,15 @@ export class CustomAutoPkMiddleware implements StorageMiddleware {
             if (typeof pkField !== 'string') {
                 continue
             }
-            const field = definition.fields[pkField]
-            if (field && (field.type === 'auto-pk' || this.pkFieldByCollection.has(collection))) {
-                field.type = 'string'
-                this.pkFieldByCollection.set(collection, pkField)
+            // Every registered version of the collection, not just the newest: the backend builds
+            // its schema history from all of them, and an auto-increment key in an older version
+            // would make a later version look like a primary key change.
+            for (const version of collectionVersions(options.registry, collection)) {
+                const field = version.fields[pkField]
+                if (field && (field.type === 'auto-pk' || this.pkFieldByCollection.has(collection))) {
+                    field.type = 'string'
+                    this.pkFieldByCollection.set(collection, pkField)
+                }
             }
         }
         this.registry = options.registry
@@ -86,4 +91,14 @@ export class CustomAutoPkMiddleware implements StorageMiddleware {
         }
         return result
     }
+}
+
+/** All registered versions of a collection (Storex keeps them in a private map). */
+function collectionVersions(registry: StorageRegistry, collection: string): Array<{ fields: Record<string, { type: string }> }> {
+    const byVersion = (registry as unknown as { _collectionVersionMap?: Record<string, Record<string, { fields: Record<string, { type: string }> }>> })._collectionVersionMap ?? {}
+    const versions = Object.values(byVersion)
+        .map(map => map[collection])
+        .filter(definition => !!definition)
+    const current = registry.collections[collection] as unknown as { fields: Record<string, { type: string }> }
+    return versions.includes(current) ? versions : [...versions, current]
 }
