@@ -7,13 +7,34 @@
  *   npx ts-node --transpile-only bench/sync-throughput.ts
  */
 import type StorageManager from '@worldbrain/storex'
-import { createDexieStorageManager, createDevice } from '../ts/integration/devices'
+import { createDexieStorageManager, createDevice, createSqliteStorageManager } from '../ts/integration/devices'
 import type { TestDevice } from '../ts/integration/devices'
 import { MemorySharedSyncLog } from '../ts/shared-log/memory'
 import type { BenchTable } from './table'
 
 const NOTES = 5_000
 const RUNS = 3
+
+interface Backend {
+    label: string
+    create(): StorageManager
+    /** Makes a plain (no sync) storage manager ready to write the floor's notes. */
+    preparePlain(storageManager: StorageManager): Promise<void>
+}
+
+const BACKENDS: Backend[] = [
+    { label: 'Dexie on fake-indexeddb', create: createDexieStorageManager, preparePlain: storageManager => storageManager.finishInitialization() },
+    {
+        label: 'SQLite in memory (storex-backend-typeorm)',
+        create: createSqliteStorageManager,
+        async preparePlain(storageManager) {
+            // The floor's notes carry string keys, as they do under sync: a text key column, as auto-PK makes it.
+            storageManager.registry.collections.note.fields.id.type = 'string'
+            await storageManager.finishInitialization()
+            await (storageManager.backend as unknown as { migrate(): Promise<void> }).migrate()
+        },
+    },
+]
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
@@ -32,10 +53,10 @@ async function makeChanges(a: TestDevice): Promise<void> {
     }
 }
 
-async function syncOnce(): Promise<{ push: number; pull: number; applied: number }> {
+async function syncOnce(backend: Backend): Promise<{ push: number; pull: number; applied: number }> {
     const sharedLog = new MemorySharedSyncLog()
-    const a = await createDevice({ sharedLog })
-    const b = await createDevice({ sharedLog })
+    const a = await createDevice({ sharedLog, storageManager: backend.create() })
+    const b = await createDevice({ sharedLog, storageManager: backend.create() })
     await makeChanges(a)
     const start = performance.now()
     const pushed = await a.syncNow()
@@ -52,9 +73,9 @@ async function syncOnce(): Promise<{ push: number; pull: number; applied: number
     return { push: afterPush - start, pull: end - afterPush, applied: pulled.applied }
 }
 
-async function floorOnce(): Promise<number> {
-    const storageManager: StorageManager = createDexieStorageManager()
-    await storageManager.finishInitialization()
+async function floorOnce(backend: Backend): Promise<number> {
+    const storageManager: StorageManager = backend.create()
+    await backend.preparePlain(storageManager)
     const batch = Array.from({ length: NOTES }, (_, index) => ({ operation: 'createObject', collection: 'note', args: finalNote(index) }))
     const start = performance.now()
     await storageManager.operation('executeBatch', batch)
@@ -62,13 +83,21 @@ async function floorOnce(): Promise<number> {
 }
 
 export async function run(): Promise<BenchTable[]> {
+    const tables: BenchTable[] = []
+    for (const backend of BACKENDS) {
+        tables.push(...(await runBackend(backend)))
+    }
+    return tables
+}
+
+async function runBackend(backend: Backend): Promise<BenchTable[]> {
     const floors: number[] = []
     const pushes: number[] = []
     const pulls: number[] = []
     const totals: number[] = []
     for (let index = 0; index < RUNS; index++) {
-        floors.push(await floorOnce())
-        const result = await syncOnce()
+        floors.push(await floorOnce(backend))
+        const result = await syncOnce(backend)
         pushes.push(result.push)
         pulls.push(result.pull)
         totals.push(result.push + result.pull)
@@ -79,7 +108,7 @@ export async function run(): Promise<BenchTable[]> {
     const row = (step: string, ms: number) => [step, entries, Math.round(ms), Math.round((entries / ms) * 1000), ms / floor]
     return [
         {
-            title: 'Sync throughput: 10,000 changes from device A to device B (memory shared log, Dexie on fake-indexeddb)',
+            title: `Sync throughput: 10,000 changes from device A to device B (memory shared log, ${backend.label})`,
             columns: ['step', 'entries', 'median ms', 'entries/s', '× floor'],
             rows: [
                 ['floor: B writes the 5,000 final notes with plain Storex', NOTES, Math.round(floor), Math.round((NOTES / floor) * 1000), 1],

@@ -8,7 +8,7 @@
  *   npx ts-node --transpile-only bench/run.ts write-path
  */
 import type StorageManager from '@worldbrain/storex'
-import { createDevice, createDexieStorageManager } from '../ts/integration/devices'
+import { createDevice, createDexieStorageManager, createSqliteStorageManager } from '../ts/integration/devices'
 import { MemorySharedSyncLog } from '../ts/shared-log/memory'
 import type { BenchTable } from './table'
 
@@ -114,9 +114,49 @@ const SETUPS: Setup[] = [
     },
 ]
 
+/** The same two setups on SQLite (storex-backend-typeorm, in-memory database). */
+const SQLITE_SETUPS: Setup[] = [
+    {
+        name: 'plain Storex (SQLite)',
+        async create() {
+            const manager = createSqliteStorageManager()
+            await manager.finishInitialization()
+            await (manager.backend as unknown as { migrate(): Promise<void> }).migrate()
+            return { manager, check: async () => {} }
+        },
+    },
+    {
+        name: 'setupSync on SQLite (auto-PK + sync logging)',
+        async create() {
+            const device = await createDevice({ sharedLog: new MemorySharedSyncLog(), storageManager: createSqliteStorageManager() })
+            return {
+                manager: device.storageManager,
+                check: async () => {
+                    if ((await device.clientLog.countEntries()) === 0) {
+                        throw new Error('write-path bench: nothing was logged')
+                    }
+                },
+            }
+        },
+    },
+]
+
+const BACKEND_SETUPS: Array<{ label: string; setups: Setup[] }> = [
+    { label: 'Dexie/fake-indexeddb', setups: SETUPS },
+    { label: 'SQLite in memory (storex-backend-typeorm)', setups: SQLITE_SETUPS },
+]
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 export async function run(): Promise<BenchTable[]> {
+    const tables: BenchTable[] = []
+    for (const { label, setups } of BACKEND_SETUPS) {
+        tables.push(...(await runBackend(label, setups)))
+    }
+    return tables
+}
+
+async function runBackend(label: string, SETUPS: Setup[]): Promise<BenchTable[]> {
     const writes = makeWorkload(WRITES)
     const warmUp = makeWorkload(WARM_UP_WRITES, SEED + 1)
     const counts = { create: 0, update: 0, delete: 0 }
@@ -144,7 +184,7 @@ export async function run(): Promise<BenchTable[]> {
     const verdict = (value: number) => `${value.toFixed(2)}× (target ≤ ${TARGET_RATIO}×: ${value <= TARGET_RATIO ? 'met' : 'missed'})`
     return [
         {
-            title: `Write path: ${WRITES.toLocaleString('en-US')} mixed writes on Dexie/fake-indexeddb (median of ${RUNS})`,
+            title: `Write path: ${WRITES.toLocaleString('en-US')} mixed writes on ${label} (median of ${RUNS})`,
             columns: ['setup', 'ops/s', 'µs per write', 'ops per CPU-second', 'runs (ops/s)'],
             rows: [
                 ...results.map(({ name, wall, cpu }) => [name, median(wall), 1e6 / median(wall), median(cpu), wall.map(value => Math.round(value)).join(', ')]),
