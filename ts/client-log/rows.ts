@@ -3,17 +3,9 @@ import { entryId, entryObjectKey } from '../entries/keys'
 import type { StoredObject } from '../backend/types'
 
 /** How an entry is stored in the client log: the entry plus its keys and sync flags. */
-export interface ClientLogRow {
+export interface ClientLogRow extends SyncLogEntry {
     id: string
     objectKey: string
-    collection: string
-    pk: PrimaryKey
-    operation: SyncOperation
-    field: string | null
-    value: unknown
-    version: number
-    deviceId: string
-    schemaVersion: number
     /** 1 once the entry is in the shared log (own entries after a push; received entries always). */
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
