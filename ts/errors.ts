@@ -41,7 +41,31 @@ export class UnsafeWhereError extends SyncError {
 
 /** The library was used in a way its setup does not allow (wrong order, missing option, ...). */
 export class SyncConfigurationError extends SyncError {
-    constructor(message: string) {
-        super('SYNC_CONFIGURATION', message)
+    /** The option at fault, when one option is (e.g. 'uploadBatchSize'). */
+    readonly option?: string
+
+    constructor(message: string, options: { option?: string; cause?: unknown } = {}) {
+        super('SYNC_CONFIGURATION', message, { cause: options.cause })
+        this.option = options.option
     }
+}
+
+/**
+ * A write to a synced collection while sync cannot log it: `setupSync` has not finished yet,
+ * or it failed (then `cause` says why). Nothing was written.
+ */
+export class SyncNotReadyError extends SyncError {
+    constructor(readonly collection: string, readonly setupFailed: boolean, options: { cause?: unknown } = {}) {
+        super(
+            'SYNC_NOT_READY',
+            setupFailed
+                ? `Refused a write to synced collection '${collection}': setupSync failed (${describe(options.cause)}); call setupSync again`
+                : `Refused a write to synced collection '${collection}': setupSync has not finished; await it before writing`,
+            options,
+        )
+    }
+}
+
+function describe(error: unknown): string {
+    return error instanceof Error ? error.message : String(error)
 }

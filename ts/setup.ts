@@ -1,6 +1,8 @@
 import type StorageManager from '@worldbrain/storex'
+import type { StorageRegistry } from '@worldbrain/storex'
 import type { StorageMiddleware } from '@worldbrain/storex/lib/types/middleware'
 import { createBackendAdapter } from './backend'
+import { openDexieDatabase } from './backend/dexie-upgrade'
 import type { BackendAdapter } from './backend/types'
 import { HybridLogicalClock } from './clock/hlc'
 import { ClientSyncLog } from './client-log/client-log'
@@ -15,6 +17,9 @@ import { SyncPass } from './sync/sync-pass'
 import type { EntryProcessor, SyncPassResult } from './sync/sync-pass'
 import { SyncEvents } from './sync/events'
 import { SyncConfigurationError } from './errors'
+import { SetupGuardMiddleware } from './middleware/setup-guard'
+import { checkNotInitialized, validateSetupOptions } from './setup-options'
+import { v4 as uuidv4 } from 'uuid'
 
 export interface SetupSyncOptions {
     /** The app's storage manager: collections registered, `finishInitialization` not yet called. */
@@ -27,6 +32,8 @@ export interface SetupSyncOptions {
     autoPk?: boolean
     /** Generates UUID keys. Default: uuid v4. */
     generateId?: () => string
+    /** Generates this device's id on its first start (kept in the sync state after). Default: uuid v4. */
+    generateDeviceId?: () => string
     /** Wall clock in ms. Default: `Date.now`. */
     now?: () => number
     /** A ready clock (overrides `now`/`maxDriftMs`). Default: a HybridLogicalClock restored from the log. */
@@ -39,11 +46,11 @@ export interface SetupSyncOptions {
     backendAdapter?: BackendAdapter
     /** App middleware that runs before the library's (outermost first). Default: none. */
     middleware?: StorageMiddleware[]
-    /** Most entries per push request. Default: 500. */
+    /** Most entries per push request (a whole number ≥ 1). Default: 500. */
     uploadBatchSize?: number
-    /** Most JSON bytes per push request. Default: 1 MiB. */
+    /** Most JSON bytes per push request (≥ 1024). Default: 1 MiB. */
     uploadBatchBytes?: number
-    /** Most entries per pull request. Default: 500. */
+    /** Most entries per pull request (a whole number ≥ 1). Default: 500. */
     downloadBatchSize?: number
     /** Transform or drop (null) own entries before they are sent. */
     preSend?: EntryProcessor
@@ -52,6 +59,7 @@ export interface SetupSyncOptions {
 }
 
 export interface SyncSetup {
+    /** This device's id: created locally on its first start, kept in the sync state. */
     deviceId: string
     /** One pass: push local changes, pull and apply other devices' changes. */
     syncNow(): Promise<SyncPassResult>
@@ -68,26 +76,88 @@ export interface SyncSetup {
     autoPkMiddleware: CustomAutoPkMiddleware | null
     adapter: BackendAdapter
     sharedLog: SharedSyncLog
+    storageManager: StorageManager
+    /** The synced collections, as given. */
+    collections: string[]
+    reconciler: Reconciler
 }
 
 const DEVICE_ID_KEY = 'deviceId'
 
+/** What setupSync knows of each storage manager it was called on. */
+interface SetupRecord {
+    status: 'running' | 'ready' | 'failed'
+    /** Log collections and auto-PK registered. */
+    registered: boolean
+    /** Storex's initialization finished (it must not run twice). */
+    initialized: boolean
+    collections: string[]
+    autoPkMiddleware: CustomAutoPkMiddleware | null
+}
+
+const setups = new WeakMap<StorageManager, SetupRecord>()
+
 /**
  * The one call an app makes: registers the log collections, finishes initialization, prepares
- * the backend, restores or registers the device, installs auto-PK and logging middleware.
+ * the backend, restores or creates the device id, installs auto-PK and logging middleware.
+ * It needs no network: the shared log learns the device on the first sync pass that reaches it.
  */
 export async function setupSync(options: SetupSyncOptions): Promise<SyncSetup> {
-    const { storageManager, collections, sharedLog } = options
-    const registry = storageManager.registry
-    for (const collection of collections) {
-        if (!registry.collections[collection]) {
-            throw new SyncConfigurationError(`setupSync: collection '${collection}' is not registered`)
-        }
+    validateSetupOptions(options)
+    const { storageManager } = options
+    const collections = [...options.collections]
+    const previous = setups.get(storageManager)
+    if (previous && previous.status !== 'failed') {
+        throw new SyncConfigurationError(
+            `setupSync: option 'storageManager' already has sync ${previous.status === 'ready' ? 'set up' : 'being set up'}; call setupSync once per storage manager`,
+            { option: 'storageManager' },
+        )
     }
-    registerClientLogCollections(registry)
-    const autoPkMiddleware = options.autoPk === false ? null : new CustomAutoPkMiddleware({ collections, generateId: options.generateId })
-    autoPkMiddleware?.setup({ registry })
-    await storageManager.finishInitialization()
+    if (previous && previous.collections.join('\n') !== collections.join('\n')) {
+        throw new SyncConfigurationError(`setupSync: option 'collections' differs from the failed setup's; a retry must sync the same collections`, { option: 'collections' })
+    }
+    if (!previous) {
+        checkNotInitialized(storageManager)
+    }
+    const record: SetupRecord = previous ?? { status: 'running', registered: false, initialized: false, collections, autoPkMiddleware: null }
+    record.status = 'running'
+    setups.set(storageManager, record)
+
+    const appMiddleware = options.middleware ?? []
+    const guard = new SetupGuardMiddleware({ collections })
+    storageManager.setMiddleware([...appMiddleware, guard])
+    try {
+        const setup = await install(options, collections, record)
+        storageManager.setMiddleware([...appMiddleware, ...(setup.autoPkMiddleware ? [setup.autoPkMiddleware] : []), setup.loggingMiddleware])
+        record.status = 'ready'
+        return setup
+    } catch (error) {
+        guard.failed(error)
+        record.status = 'failed'
+        throw error
+    }
+}
+
+async function install(options: SetupSyncOptions, collections: string[], record: SetupRecord): Promise<SyncSetup> {
+    const { storageManager, sharedLog } = options
+    const registry = storageManager.registry
+    // Each step is recorded, so a retry after a failure (e.g. the database would not open) redoes
+    // only what did not happen: Storex's initialization runs once per manager.
+    if (!record.registered) {
+        registerClientLogCollections(registry)
+        record.autoPkMiddleware = options.autoPk === false ? null : new CustomAutoPkMiddleware({ collections, generateId: options.generateId })
+        record.autoPkMiddleware?.setup({ registry })
+        record.registered = true
+    }
+    if (!record.initialized) {
+        await storageManager.finishInitialization()
+        record.initialized = true
+        refuseLateCollections(registry)
+    }
+    // Opened here rather than at the first write: on Node, an upgrade of an existing Dexie
+    // database (adding the log) needs a stand-in `navigator` while it opens.
+    await openDexieDatabase(storageManager)
+    const autoPkMiddleware = record.autoPkMiddleware
 
     const adapter = options.backendAdapter ?? createBackendAdapter(storageManager)
     await adapter.prepare()
@@ -102,24 +172,32 @@ export async function setupSync(options: SetupSyncOptions): Promise<SyncSetup> {
         setState: (key, value) => clientLog.setState(`sharedLog.${key}`, value),
     })
     let deviceId = await clientLog.getState<string>(DEVICE_ID_KEY)
-    if (deviceId) {
-        await sharedLog.registerDevice({ deviceId })
-    } else {
-        deviceId = (await sharedLog.registerDevice()).deviceId
+    if (!deviceId) {
+        deviceId = (options.generateDeviceId ?? uuidv4)()
+        if (typeof deviceId !== 'string' || deviceId === '') {
+            throw new SyncConfigurationError(`setupSync: option 'generateDeviceId' returned ${JSON.stringify(deviceId)}, not a non-empty string`, { option: 'generateDeviceId' })
+        }
         await clientLog.setState(DEVICE_ID_KEY, deviceId)
     }
 
-    const loggingMiddleware = new SyncLoggingMiddleware({ registry, adapter, clientLog, clock, collections, deviceId })
-    storageManager.setMiddleware([...(options.middleware ?? []), ...(autoPkMiddleware ? [autoPkMiddleware] : []), loggingMiddleware])
-
     const events = new SyncEvents()
+    const loggingMiddleware = new SyncLoggingMiddleware({
+        registry,
+        adapter,
+        clientLog,
+        clock,
+        collections,
+        deviceId,
+        onLogged: entries => events.emit('logged', { entries }),
+    })
+    const reconciler = options.reconciler ?? reconcileLww
     const pass = new SyncPass({
         registry,
         adapter,
         clientLog,
         sharedLog,
         clock,
-        reconciler: options.reconciler ?? reconcileLww,
+        reconciler,
         deviceId,
         collections,
         localSchemaVersion: getSchemaVersion(registry, collections),
@@ -151,5 +229,20 @@ export async function setupSync(options: SetupSyncOptions): Promise<SyncSetup> {
         autoPkMiddleware,
         adapter,
         sharedLog,
+        storageManager,
+        collections,
+        reconciler,
     }
+}
+
+/**
+ * The backend's schema is fixed once initialization finished, so a collection registered later
+ * would fail inside the backend at its first write; refuse the registration itself instead.
+ */
+function refuseLateCollections(registry: StorageRegistry): void {
+    registry.on('registered-collection', ({ collection }: { collection: { name?: string } }) => {
+        throw new SyncConfigurationError(
+            `Collection '${collection.name}' was registered after setupSync; register every collection before calling setupSync`,
+        )
+    })
 }

@@ -4,6 +4,7 @@ import { createDexieStorageManager } from '../integration/devices'
 import { SyncConfigurationError, UnsafeWhereError } from '../errors'
 import { createBackendAdapter } from './index'
 import { DexieBackendAdapter } from './dexie'
+import { KeyExistsError } from './types'
 
 async function setup(): Promise<{ manager: StorageManager; adapter: DexieBackendAdapter }> {
     const manager = createDexieStorageManager()
@@ -143,6 +144,28 @@ describe('DexieBackendAdapter', () => {
         expect(await all(viaAdapter.manager, 'note')).toEqual(await all(viaBackend.manager, 'note'))
         expect(await all(viaAdapter.manager, 'setting')).toEqual([{ scope: 's', key: 'k', value: 2 }])
         expect(await all(viaBackend.manager, 'setting')).toEqual([{ scope: 's', key: 'k', value: 2 }])
+    })
+
+    it('bulk operations: putObjects replaces in one request, insertObject refuses an existing key, updateObjectByPk reports a missing object', async () => {
+        const { manager, adapter } = await setup()
+        await adapter.atomic(['note'], async ops => {
+            await ops.putObjects!('note', [{ id: 'a', title: 'one', rank: 1 }, { id: 'b', title: 'two' }])
+            await ops.putObjects!('note', [{ id: 'a', title: 'replaced' }])
+        })
+        expect(await all(manager, 'note')).toEqual([expect.objectContaining({ id: 'a', title: 'replaced', rank: null }), expect.objectContaining({ id: 'b', title: 'two' })])
+        const inserted = await adapter.atomic(['note'], ops => ops.insertObject!('note', { id: 'c', title: 'three' }))
+        expect(inserted).toMatchObject({ id: 'c', title: 'three', body: null })
+        // The failed insert aborts its transaction: the write before it is rolled back too.
+        await expect(
+            adapter.atomic(['note'], async ops => {
+                await ops.putObjects!('note', [{ id: 'd', title: 'four' }])
+                await ops.insertObject!('note', { id: 'a', title: 'again' })
+            }),
+        ).rejects.toBeInstanceOf(KeyExistsError)
+        expect((await all(manager, 'note')).map(note => (note as { id: string }).id)).toEqual(['a', 'b', 'c'])
+        const updated = await adapter.atomic(['note'], async ops => [await ops.updateObjectByPk!('note', { id: 'b' }, { title: 'TWO', rank: 2 }), await ops.updateObjectByPk!('note', { id: 'zz' }, { title: 'x' })])
+        expect(updated).toEqual([true, false])
+        expect(await manager.collection('note').findObject({ id: 'b' })).toMatchObject({ title: 'TWO', rank: 2 })
     })
 
     it('checkWhere refuses clauses Dexie would evaluate wrongly', async () => {

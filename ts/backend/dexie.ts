@@ -1,20 +1,23 @@
 import type StorageManager from '@worldbrain/storex'
 import type { CollectionDefinition, StorageRegistry } from '@worldbrain/storex'
-import { normalizeOptionalFields } from '@worldbrain/storex-backend-dexie/lib/utils'
-import { _processFieldUpdates } from '@worldbrain/storex-backend-dexie/lib/update-ops'
+import { KeyExistsError } from './types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from './types'
 import { assertPrimitiveWhere } from './where'
+import { collectionNeedsCleaning, nextDoubleUp } from './dexie-values'
 
 /** The parts of storex-backend-dexie 0.3.1 the adapter uses. */
 interface DexieBackendLike {
     registry: StorageRegistry
-    options: { legacyMemexCompatibility?: boolean; idbImplementation?: { range?: typeof IDBKeyRange } }
+    options: { legacyMemexCompatibility?: boolean; idbImplementation?: { range?: unknown } }
     stemmerSelector: unknown
     readObjectCleaner(object: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
+    createObjectCleaner(object: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
     updateObjectCleaner(updates: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
     dexie: {
         table(name: string): {
+            add(object: StoredObject): Promise<unknown>
             bulkAdd(objects: StoredObject[]): Promise<unknown>
+            bulkPut(objects: StoredObject[]): Promise<unknown>
             get(key: string | number): Promise<StoredObject | undefined>
             put(object: StoredObject): Promise<unknown>
             delete(key: string | number): Promise<unknown>
@@ -32,6 +35,26 @@ interface DexieBackendLike {
     findObjects(collection: string, where: StoredObject, options?: object): Promise<StoredObject[]>
     updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
     deleteObjects(collection: string, where: StoredObject): Promise<void>
+}
+
+type DexieHelpers = {
+    normalizeOptionalFields: typeof import('@worldbrain/storex-backend-dexie/lib/utils').normalizeOptionalFields
+    _processFieldUpdates: typeof import('@worldbrain/storex-backend-dexie/lib/update-ops')._processFieldUpdates
+}
+let helpers: DexieHelpers | null = null
+
+/**
+ * storex-backend-dexie's own helpers, loaded when the first Dexie adapter is made: an app on
+ * SQLite imports this library without having the Dexie backend installed at all.
+ */
+export function dexieHelpers(): DexieHelpers {
+    helpers ??= {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        normalizeOptionalFields: require('@worldbrain/storex-backend-dexie/lib/utils').normalizeOptionalFields,
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        _processFieldUpdates: require('@worldbrain/storex-backend-dexie/lib/update-ops')._processFieldUpdates,
+    }
+    return helpers
 }
 
 export function isDexieBackend(backend: unknown): backend is DexieBackendLike {
@@ -56,21 +79,92 @@ export class DexieBackendAdapter implements BackendAdapter {
         const backend = options.storageManager.backend
         this.backend = backend
         this.ops = {
-            createObject: async (collection, object) =>
+            createObject: async (collection, object) => {
+                if (this.hasNestedObjects(collection, object)) {
+                    return (await backend.createObject(collection, object)).object
+                }
                 // A flat object (every object the library creates: it splits nested creates itself)
                 // skips the backend's nested-create machinery; the write itself is the same.
-                (this.hasNestedObjects(collection, object) ? await backend.createObject(collection, object) : await backend._rawCreateObject(collection, object)).object,
+                const given = { ...object }
+                const stored = (await backend._rawCreateObject(collection, object)).object
+                return this.asReturned(collection, given, stored)
+            },
+            // add instead of put: an existing key fails the request (ConstraintError) instead of
+            // being overwritten, so the caller needs no read to check first.
+            insertObject: async (collection, object) => {
+                const definition = backend.registry.collections[collection]
+                if (!definition || this.hasNestedObjects(collection, object)) {
+                    throw new Error(`insertObject: '${collection}' takes flat objects of a registered collection`)
+                }
+                const given = { ...object }
+                const prepared = { ...object }
+                if (this.needsCleaning(collection)) {
+                    await backend.createObjectCleaner(prepared, { collectionDefinition: definition, stemmerSelector: backend.stemmerSelector })
+                }
+                let key: unknown
+                try {
+                    key = await backend.dexie.table(collection).add(prepared)
+                } catch (error) {
+                    throw (error as { name?: string }).name === 'ConstraintError' ? new KeyExistsError(collection, { cause: error }) : error
+                }
+                if (typeof definition.pkIndex === 'string' && prepared[definition.pkIndex] === undefined) {
+                    prepared[definition.pkIndex] = key
+                }
+                return this.asReturned(collection, given, prepared)
+            },
             // bulkAdd fails on an existing key instead of overwriting, which is what a log wants.
             createObjects: async (collection, objects) => {
-                if (objects.length) {
+                if (objects.length === 1) {
+                    await backend.dexie.table(collection).add(objects[0])
+                } else if (objects.length) {
                     await backend.dexie.table(collection).bulkAdd(objects)
                 }
             },
             putObject: async (collection, object) => {
                 await backend.createObject(collection, object)
             },
+            // One bulkPut instead of a put per object; the cleaners run only where they change something.
+            putObjects: async (collection, objects) => {
+                if (!objects.length) {
+                    return
+                }
+                const definition = backend.registry.collections[collection]
+                if (!definition || objects.some(object => this.hasNestedObjects(collection, object))) {
+                    for (const object of objects) {
+                        await backend.createObject(collection, object)
+                    }
+                    return
+                }
+                const prepared = objects.map(object => ({ ...object }))
+                if (this.needsCleaning(collection)) {
+                    for (const object of prepared) {
+                        await backend.createObjectCleaner(object, { collectionDefinition: definition, stemmerSelector: backend.stemmerSelector })
+                    }
+                }
+                await backend.dexie.table(collection).bulkPut(prepared)
+            },
             findObjects: (collection, where, findOptions) => this.findObjectsFast(collection, where, findOptions),
             updateObjects: (collection, where, updates) => this.updateObjectsFast(collection, where, updates),
+            updateObjectByPk: async (collection, where, values) => {
+                const lookup = this.keyLookup(collection, where)
+                if (!lookup || lookup.kind !== 'pk' || lookup.values.length !== 1) {
+                    const found = await this.findObjectsFast(collection, where)
+                    if (found.length) {
+                        await this.updateObjectsFast(collection, where, values)
+                    }
+                    return found.length > 0
+                }
+                const updates = { ...values }
+                await backend.updateObjectCleaner(updates, { collectionDefinition: lookup.definition, stemmerSelector: backend.stemmerSelector })
+                const table = backend.dexie.table(collection)
+                const object = await table.get(lookup.values[0])
+                if (!object) {
+                    return false
+                }
+                dexieHelpers()._processFieldUpdates(updates, object)
+                await table.put(object)
+                return true
+            },
             deleteObjects: (collection, where) => this.deleteObjectsFast(collection, where),
         }
     }
@@ -96,6 +190,27 @@ export class DexieBackendAdapter implements BackendAdapter {
      * the object with get/put/delete by key instead of going through dexie-mongoify, which is
      * several times slower for the same answer. Any other where goes to the backend.
      */
+
+    /**
+     * What the backend's own createObject returns: the values as given (not as its cleaners
+     * stored them, e.g. a custom field's storage form), the key it assigned, and null for unset
+     * optional fields unless `legacyMemexCompatibility` is on.
+     */
+    private asReturned(collection: string, given: StoredObject, stored: StoredObject): StoredObject {
+        const definition = this.backend.registry.collections[collection]
+        const pkIndex = definition?.pkIndex
+        const pkFields = Array.isArray(pkIndex) ? pkIndex : pkIndex ? [pkIndex] : []
+        const result: StoredObject = { ...given }
+        for (const field of pkFields) {
+            if (typeof field === 'string') {
+                result[field] = stored[field]
+            }
+        }
+        if (definition && !this.backend.options.legacyMemexCompatibility) {
+            dexieHelpers().normalizeOptionalFields(result, definition)
+        }
+        return result
+    }
 
     private hasNestedObjects(collection: string, object: StoredObject): boolean {
         const reverse = this.backend.registry.collections[collection]?.reverseRelationshipsByAlias ?? {}
@@ -133,11 +248,55 @@ export class DexieBackendAdapter implements BackendAdapter {
             return table.where(lookup.field).equals(lookup.values[0]).limit(limit).toArray()
         }
         if (lookup.kind === 'pk') {
-            const objects = await Promise.all(lookup.values.map(key => table.get(key)))
+            const objects = await this.requests<StoredObject | undefined>(collection, store => lookup.values.map(key => store.get(key)))
             return objects.filter((object): object is StoredObject => !!object)
         }
-        const groups = await Promise.all(lookup.values.map(value => this.getAll(collection, lookup.field, range => range.only(value))))
-        return groups.flat()
+        // The index gives the primary keys, the store the objects: an index getAll makes
+        // fake-indexeddb look every record up in the store anyway, and costs several times more.
+        const keyRange = this.keyRange()
+        const keys = (await this.requests<IDBValidKey[]>(collection, store => lookup.values.map(value => store.index(lookup.field).getAllKeys(keyRange.only(value))))).flat()
+        if (!keys.length) {
+            return []
+        }
+        const objects = await this.requests<StoredObject | undefined>(collection, store => keys.map(key => store.get(key)))
+        return objects.filter((object): object is StoredObject => !!object)
+    }
+
+    private keyRange(): typeof IDBKeyRange {
+        // Typed structurally in the interface above, so apps compiled without the DOM library
+        // (Node/SQLite) can read this module's declarations.
+        return (this.backend.options.idbImplementation?.range as typeof IDBKeyRange | undefined) ?? IDBKeyRange
+    }
+
+    /**
+     * Issues IndexedDB requests on one store all at once, in the running Dexie transaction (or a
+     * read-only one of its own), and resolves with their results in order: one promise for the
+     * lot instead of one Dexie request each.
+     */
+    private requests<T>(collection: string, issue: (store: IDBObjectStore) => IDBRequest[]): Promise<T[]> {
+        const dexieClass = this.backend.dexie.constructor as unknown as { currentTransaction?: { idbtrans: IDBTransaction; storeNames: string[] } | null }
+        const run = () =>
+            new Promise<T[]>((resolve, reject) => {
+                const requests = issue(dexieClass.currentTransaction!.idbtrans.objectStore(collection))
+                let pending = requests.length
+                if (!pending) {
+                    resolve([])
+                    return
+                }
+                for (const request of requests) {
+                    request.onsuccess = () => {
+                        if (--pending === 0) {
+                            resolve(requests.map(done => done.result as T))
+                        }
+                    }
+                    request.onerror = () => reject(request.error)
+                }
+            })
+        const current = dexieClass.currentTransaction
+        if (current && current.storeNames.includes(collection)) {
+            return run()
+        }
+        return this.backend.dexie.transaction('r', [this.backend.dexie.table(collection)], run)
     }
 
     /**
@@ -165,12 +324,18 @@ export class DexieBackendAdapter implements BackendAdapter {
      * one request per record, which fake-indexeddb makes super-linear; `getAll` is one request.
      */
     private getAllAbove(collection: string, field: string, above: number, limit?: number): Promise<StoredObject[]> {
-        return this.getAll(collection, field, range => range.lowerBound(above, true), limit)
+        // `>= the next double` rather than `> above`: the same keys, but fake-indexeddb walks every
+        // index record equal to an open bound (all the 0 markers of the client log), and none
+        // equal to a bound no record holds.
+        const from = nextDoubleUp(above)
+        return this.getAll(collection, field, range => (from === above ? range.lowerBound(above, true) : range.lowerBound(from)), limit)
     }
 
     private getAll(collection: string, field: string, makeRange: (keyRange: typeof IDBKeyRange) => IDBKeyRange, limit?: number): Promise<StoredObject[]> {
         const dexieClass = this.backend.dexie.constructor as unknown as { currentTransaction?: { idbtrans: IDBTransaction; storeNames: string[] } | null }
-        const keyRange: typeof IDBKeyRange = this.backend.options.idbImplementation?.range ?? IDBKeyRange
+        // Typed structurally in the interface above, so apps compiled without the DOM library
+        // (Node/SQLite) can read this module's declarations.
+        const keyRange = (this.backend.options.idbImplementation?.range as typeof IDBKeyRange | undefined) ?? IDBKeyRange
         const read = () =>
             new Promise<StoredObject[]>((resolve, reject) => {
                 const transaction = dexieClass.currentTransaction!.idbtrans
@@ -190,10 +355,7 @@ export class DexieBackendAdapter implements BackendAdapter {
         const range = backend.options.legacyMemexCompatibility ? null : this.rangeLookup(collection, where, options)
         if (range) {
             const objects = await this.getAllAbove(collection, range.field, range.above, options?.limit)
-            for (const object of objects) {
-                normalizeOptionalFields(object, range.definition)
-                await backend.readObjectCleaner(object, { collectionDefinition: range.definition, stemmerSelector: backend.stemmerSelector })
-            }
+            await this.cleanRead(collection, objects, range.definition)
             return objects
         }
         const lookup = this.keyLookup(collection, where)
@@ -204,11 +366,31 @@ export class DexieBackendAdapter implements BackendAdapter {
             return backend.findObjects(collection, where, options ?? {})
         }
         const objects = await this.rawObjects(collection, lookup, limited ? options?.limit : undefined)
-        for (const object of objects) {
-            normalizeOptionalFields(object, lookup.definition)
-            await backend.readObjectCleaner(object, { collectionDefinition: lookup.definition, stemmerSelector: backend.stemmerSelector })
-        }
+        await this.cleanRead(collection, objects, lookup.definition)
         return objects
+    }
+
+    /** What the backend does to every object it reads; its cleaner chain only where it changes something. */
+    private async cleanRead(collection: string, objects: StoredObject[], definition: CollectionDefinition): Promise<void> {
+        const clean = this.needsCleaning(collection)
+        for (const object of objects) {
+            dexieHelpers().normalizeOptionalFields(object, definition)
+            if (clean) {
+                await this.backend.readObjectCleaner(object, { collectionDefinition: definition, stemmerSelector: this.backend.stemmerSelector })
+            }
+        }
+    }
+
+    private readonly cleaning = new Map<string, boolean>()
+
+    /** Whether the backend's cleaners can change objects of this collection (see `collectionNeedsCleaning`). */
+    private needsCleaning(collection: string): boolean {
+        let needs = this.cleaning.get(collection)
+        if (needs === undefined) {
+            needs = collectionNeedsCleaning(this.backend.registry.collections[collection])
+            this.cleaning.set(collection, needs)
+        }
+        return needs
     }
 
     private async updateObjectsFast(collection: string, where: StoredObject, updates: StoredObject): Promise<void> {
@@ -220,7 +402,7 @@ export class DexieBackendAdapter implements BackendAdapter {
         await backend.updateObjectCleaner(updates, { collectionDefinition: lookup.definition, stemmerSelector: backend.stemmerSelector })
         const table = backend.dexie.table(collection)
         for (const object of await this.rawObjects(collection, lookup)) {
-            _processFieldUpdates(updates, object)
+            dexieHelpers()._processFieldUpdates(updates, object)
             await table.put(object)
         }
     }
@@ -244,3 +426,4 @@ export class DexieBackendAdapter implements BackendAdapter {
 
     async prepare(): Promise<void> {}
 }
+

@@ -132,6 +132,20 @@ describe('TypeormBackendAdapter', () => {
             expect(await adapter.findObjects('setting', { scope: 'ui' })).toEqual([{ scope: 'ui', key: 'theme', value: 'light' }])
         })
 
+        it('putObjects upserts many rows in one statement, replacing whole objects, and rolls back with its transaction', async () => {
+            const { adapter } = await preparedAdapter()
+            await adapter.atomic(['note'], ops => ops.putObjects!('note', [{ id: 'n1', title: 'one', body: 'text', rank: 3 }, { id: 'n2', title: 'two' }]))
+            await adapter.atomic(['note'], ops => ops.putObjects!('note', [{ id: 'n1', title: 'replaced' }, { id: 'n3', title: 'three', rank: 1 }]))
+            expect(await adapter.findObjects('note', {}, { order: [['id', 'asc']] })).toEqual([{ id: 'n1', title: 'replaced' }, { id: 'n2', title: 'two' }, { id: 'n3', title: 'three', rank: 1 }])
+            await expect(
+                adapter.atomic(['note'], async ops => {
+                    await ops.putObjects!('note', [{ id: 'n4', title: 'four' }])
+                    throw new Error('after the write')
+                }),
+            ).rejects.toThrow('after the write')
+            expect(await adapter.findObjects('note', { id: 'n4' })).toEqual([])
+        })
+
         it('putObject replaces by delete and insert where the driver has no upsert', async () => {
             const { storageManager, adapter } = await preparedAdapter()
             const driver = (storageManager.backend as unknown as { connection: { driver: { supportedUpsertType?: string } } }).connection.driver

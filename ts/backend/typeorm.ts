@@ -46,6 +46,7 @@ interface ConnectionLike {
 interface TypeormBackendLike {
     connection?: ConnectionLike
     entitySchemas?: Record<string, unknown>
+    options?: { legacyMemexCompatibility?: boolean }
     registry: { collections: Record<string, CollectionDefinition> }
     migrate(): Promise<void>
     operation(name: string, ...args: unknown[]): Promise<unknown>
@@ -183,12 +184,13 @@ export class TypeormBackendAdapter implements BackendAdapter {
 
     private operations(entityManager: EntityManagerLike): AtomicOperations {
         const backend = this.backend
-        return {
+        const operations: AtomicOperations = {
             createObject: async (collection, object) => {
                 const builder = entityManager.createQueryBuilder().insert().into(this.schema(collection)).values(this.cleanForWrite(collection, object))
                 const result = await builder.execute()
-                // The object as given plus what the database generated (an auto-increment key).
-                return { ...object, ...(result.identifiers?.[0] ?? {}) }
+                // The object as given plus what the database generated (an auto-increment key),
+                // with unset optional fields as the backend's own createObject returns them.
+                return this.asReturned(collection, { ...object, ...(result.identifiers?.[0] ?? {}) })
             },
             createObjects: async (collection, objects) => {
                 const rows = objects.map(object => this.cleanForWrite(collection, object))
@@ -213,6 +215,24 @@ export class TypeormBackendAdapter implements BackendAdapter {
                 await this.deleteWhere(entityManager, collection, pkWhere)
                 await insert.execute()
             },
+            // Multi-row INSERT ... ON CONFLICT DO UPDATE, in chunks under SQLite's parameter limit.
+            putObjects: async (collection, objects) => {
+                const metadata = this.metadata(collection)
+                const keys = metadata.primaryColumns.map(column => column.databaseName)
+                const others = metadata.columns.map(column => column.databaseName).filter(name => !keys.includes(name))
+                if (this.connection.driver.supportedUpsertType !== 'on-conflict-do-update' || !others.length) {
+                    for (const object of objects) {
+                        await operations.putObject(collection, object)
+                    }
+                    return
+                }
+                const rows = objects.map(object => this.cleanForWrite(collection, object))
+                const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, metadata.columns.length)))
+                for (let start = 0; start < rows.length; start += perStatement) {
+                    const chunk = rows.slice(start, start + perStatement)
+                    await entityManager.createQueryBuilder().insert().into(this.schema(collection)).values(chunk).updateEntity(false).orUpdate(others, keys).execute()
+                }
+            },
             findObjects: (collection, where, options) => backend.findObjects(collection, where, { ...options, entityManager }),
             updateObjects: async (collection, where, updates) => {
                 const values = this.cleanForWrite(collection, updates)
@@ -224,6 +244,7 @@ export class TypeormBackendAdapter implements BackendAdapter {
             },
             deleteObjects: (collection, where) => this.deleteWhere(entityManager, collection, where),
         }
+        return operations
     }
 
     private async deleteWhere(entityManager: EntityManagerLike, collection: string, where: StoredObject): Promise<void> {
@@ -242,6 +263,26 @@ export class TypeormBackendAdapter implements BackendAdapter {
         const select = queryBuilderWithWhere.select(primaryColumns.map(column => `${collection}.${column.propertyName}`))
         const columns = primaryColumns.map(column => `"${column.databaseName}"`).join(', ')
         return { condition: `(${columns}) IN (${select.getQuery()})`, parameters: select.getParameters() }
+    }
+
+    /**
+     * storex-backend-typeorm's createObject returns the saved row: optional fields the object
+     * left out read as null, or, with `legacyMemexCompatibility`, null optional fields are left out.
+     */
+    private asReturned(collection: string, object: StoredObject): StoredObject {
+        const fields = this.backend.registry.collections[collection]?.fields ?? {}
+        const legacy = this.backend.options?.legacyMemexCompatibility === true
+        for (const [name, definition] of Object.entries(fields)) {
+            if (!definition.optional) {
+                continue
+            }
+            if (legacy && object[name] === null) {
+                delete object[name]
+            } else if (!legacy && object[name] === undefined) {
+                object[name] = null
+            }
+        }
+        return object
     }
 
     /** The backend's write cleaning on a copy: it serializes JSON and maps relationship aliases in place. */

@@ -4,18 +4,44 @@
  * clauses, schema preparation). One adapter per backend keeps `if (dexie)` out of the core.
  */
 
+import { SyncError } from '../errors'
+
 export type StoredObject = Record<string, unknown>
+
+/** `insertObject` found an object with the same primary key (the write is refused, nothing stored). */
+export class KeyExistsError extends SyncError {
+    constructor(readonly collection: string, options: { cause?: unknown } = {}) {
+        super('KEY_EXISTS', `An object with this primary key already exists in '${collection}'`, options)
+    }
+}
 
 /** Backend operations that run inside the adapter's transaction and bypass all middleware. */
 export interface AtomicOperations {
     /** Inserts one object and returns it as stored (with any generated primary key). */
     createObject(collection: string, object: StoredObject): Promise<StoredObject>
+    /**
+     * Inserts one flat object and fails with `KeyExistsError` when its primary key exists, which
+     * saves the caller a read to check first. Optional: without it, callers read, then create.
+     */
+    insertObject?(collection: string, object: StoredObject): Promise<StoredObject>
     /** Inserts many flat objects (no relationships); used for log entries. */
     createObjects(collection: string, objects: StoredObject[]): Promise<void>
     /** Inserts or replaces an object by its primary key (used when applying remote creates). */
     putObject(collection: string, object: StoredObject): Promise<void>
+    /**
+     * Inserts or replaces many flat objects by primary key, in as few requests as the backend
+     * allows, with the same value preparation as `putObject`. Optional: callers fall back to
+     * `putObject` per object (see `putAll`).
+     */
+    putObjects?(collection: string, objects: StoredObject[]): Promise<void>
     findObjects(collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }): Promise<StoredObject[]>
     updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
+    /**
+     * Applies plain field values to the one object `where` names by its whole single-field
+     * primary key, in one read and one write; resolves false when there is no such object.
+     * Optional: without it, callers find the object, then update it.
+     */
+    updateObjectByPk?(collection: string, where: StoredObject, values: StoredObject): Promise<boolean>
     deleteObjects(collection: string, where: StoredObject): Promise<void>
 }
 
@@ -36,4 +62,18 @@ export interface BackendAdapter {
     checkWhere(collection: string, where: StoredObject): void
     /** Work the backend needs after `finishInitialization` and before the first write (e.g. create tables). */
     prepare(): Promise<void>
+}
+
+/** `ops.putObjects` when the operations have it, else one `putObject` per object. */
+export async function putAll(ops: AtomicOperations, collection: string, objects: StoredObject[]): Promise<void> {
+    if (!objects.length) {
+        return
+    }
+    if (ops.putObjects) {
+        await ops.putObjects(collection, objects)
+        return
+    }
+    for (const object of objects) {
+        await ops.putObject(collection, object)
+    }
 }

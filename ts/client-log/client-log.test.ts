@@ -1,10 +1,12 @@
-import { createDexieStorageManager } from '../integration/devices'
+import type StorageManager from '@worldbrain/storex'
+import { closeStorageManager, createDexieStorageManager, createSqliteStorageManager } from '../integration/devices'
 import { createBackendAdapter } from '../backend'
-import type { BackendAdapter } from '../backend/types'
+import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, objectKey } from '../entries/keys'
 import { ClientSyncLog } from './client-log'
 import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './collections'
+import { entryToRow } from './rows'
 
 async function setup(): Promise<{ log: ClientSyncLog; adapter: BackendAdapter }> {
     const manager = createDexieStorageManager()
@@ -194,5 +196,55 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
             await log.releaseQuarantine(ops, ['e1'])
         })
         expect(await log.getQuarantine()).toEqual([items[1]])
+    })
+})
+
+describe.each([
+    ['dexie', createDexieStorageManager],
+    ['sqlite', createSqliteStorageManager],
+])('ClientSyncLog rows from before the 0 markers (%s)', (_name, createManager) => {
+    let log: ClientSyncLog
+    let adapter: BackendAdapter
+    let manager: StorageManager
+
+    beforeEach(async () => {
+        manager = createManager()
+        registerClientLogCollections(manager.registry)
+        await manager.finishInitialization()
+        adapter = createBackendAdapter(manager)
+        await adapter.prepare()
+        log = new ClientSyncLog({ adapter })
+    })
+
+    afterEach(() => closeStorageManager(manager))
+
+    /** Rows as the library wrote them until 2026-12: null, not 0, when not pending / not held. */
+    async function insertOldRows(entries: SyncLogEntry[], flags: Flags): Promise<void> {
+        const rows = entries.map(item => ({ ...entryToRow(item, flags), pendingVersion: flags.shared ? null : item.version, heldVersion: flags.needsIntegration ? item.version : null }))
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[]))
+    }
+
+    it('new rows carry 0 markers; old and new rows read, push, compact and release alike', async () => {
+        await insertOldRows([entry({ version: 1 }), entry({ version: 2, field: 'body' })], OWN)
+        await insertOldRows([entry({ version: 3, deviceId: 'b', field: 'rank' })], RECEIVED)
+        await insertOldRows([entry({ version: 4, deviceId: 'b', field: 'tags' })], HELD)
+        await insert(log, adapter, [entry({ version: 5 })], OWN)
+        const [fresh] = (await log.getRowsForObjects(['note/"n1"'])).filter(row => row.version === 5)
+        expect(fresh).toMatchObject({ pendingVersion: 5, heldVersion: 0 })
+
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1, 2, 5])
+        expect(await log.countUnshared()).toBe(3)
+        expect(versions(await log.getHeldEntries({ limit: 10 }))).toEqual([4])
+
+        // Pushing 1, 2 and 5 marks them shared; 5 supersedes 1 (same field), which compaction drops.
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(await log.countUnshared()).toBe(0)
+        const rows = await log.getRowsForObjects(['note/"n1"'])
+        expect(versions(rows).sort()).toEqual([2, 3, 4, 5])
+        expect(rows.filter(row => row.version !== 4).every(row => row.shared === 1 && !row.pendingVersion)).toBe(true)
+
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.markIntegrated(ops, [entry({ version: 4, deviceId: 'b', field: 'tags' })]))
+        expect(await log.getHeldEntries({ limit: 10 })).toEqual([])
+        expect(versions(await log.getAllEntries()).sort()).toEqual([2, 3, 4, 5])
     })
 })

@@ -1,9 +1,10 @@
+import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
-import { entryFieldKey, entryObjectKey } from '../entries/keys'
+import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
-import { entryToRow, rowToEntry } from './rows'
+import { NOT_MARKED, entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 
 export interface ClientSyncLogOptions {
@@ -44,14 +45,32 @@ export class ClientSyncLog {
         return rows.map(rowToEntry)
     }
 
+    /**
+     * Marks pushed entries shared and compacts their objects, in one transaction: one read of the
+     * objects' rows, one bulk put of the changed rows, one bulk delete of the obsolete ones.
+     */
     async markAsShared(entries: SyncLogEntry[]): Promise<void> {
         if (!entries.length) {
             return
         }
-        const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
+        const ids = new Set(entries.map(entry => entryId(entry)))
         await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
-            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { shared: 1, pendingVersion: null })
-            await this.compactObjects(ops, entries.map(entryObjectKey))
+            const rows = await this.getRowsForObjects(entries.map(entryObjectKey), ops)
+            const changed: ClientLogRow[] = []
+            const after = rows.map(row => {
+                if (!ids.has(row.id) || (row.shared && !row.pendingVersion)) {
+                    return row
+                }
+                const marked = { ...row, shared: 1, pendingVersion: NOT_MARKED, heldVersion: row.heldVersion ?? NOT_MARKED }
+                changed.push(marked)
+                return marked
+            })
+            const obsolete = new Set(obsoleteRows(after).map(row => row.id))
+            // A row that is about to be deleted need not be rewritten first.
+            await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !obsolete.has(row.id)) as unknown as StoredObject[])
+            if (obsolete.size) {
+                await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [...obsolete] } })
+            }
         })
     }
 
@@ -82,8 +101,8 @@ export class ClientSyncLog {
         if (!entries.length) {
             return
         }
-        const ids = entries.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }).id)
-        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0, heldVersion: null })
+        const ids = entries.map(entry => entryId(entry))
+        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0, heldVersion: NOT_MARKED })
     }
 
     /**
@@ -92,35 +111,15 @@ export class ClientSyncLog {
      * newer entry stays, so last-write-wins decides exactly as before.
      */
     async compactObjects(ops: AtomicOperations, objectKeys: string[]): Promise<number> {
-        const rows = await this.getRowsForObjects(objectKeys, ops)
-        const newestByField = new Map<string, ClientLogRow>()
-        const newestLifecycle = new Map<string, ClientLogRow>()
-        for (const row of rows) {
-            if (row.needsIntegration) {
-                continue
-            }
-            const fieldKey = entryFieldKey(row)
-            const current = newestByField.get(fieldKey)
-            if (!current || compareEntryVersions(row, current) > 0) {
-                newestByField.set(fieldKey, row)
-            }
-            if (row.operation !== 'modify') {
-                const lifecycle = newestLifecycle.get(row.objectKey)
-                if (!lifecycle || compareEntryVersions(row, lifecycle) > 0) {
-                    newestLifecycle.set(row.objectKey, row)
-                }
-            }
-        }
-        const obsolete = rows.filter(row => {
-            if (!row.shared || row.needsIntegration) {
-                return false
-            }
-            if (newestByField.get(entryFieldKey(row)) !== row) {
-                return true
-            }
-            const lifecycle = newestLifecycle.get(row.objectKey)
-            return row.operation === 'modify' && !!lifecycle && compareEntryVersions(row, lifecycle) < 0
-        })
+        return this.compactRows(ops, await this.getRowsForObjects(objectKeys, ops))
+    }
+
+    /**
+     * `compactObjects` for a caller that already holds every row of the objects concerned (as
+     * they are now, inside its transaction): no second read.
+     */
+    async compactRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<number> {
+        const obsolete = obsoleteRows(rows)
         if (obsolete.length) {
             await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: obsolete.map(row => row.id) } })
         }
@@ -131,6 +130,11 @@ export class ClientSyncLog {
     async getMaxVersion(): Promise<number> {
         const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, {}, { order: [['version', 'desc']], limit: 1 })
         return rows.length ? (rows[0].version as number) : 0
+    }
+
+    /** How many own entries wait to be pushed (what an app shows as "pending changes"). */
+    async countUnshared(): Promise<number> {
+        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } })).length
     }
 
     async countEntries(where: { shared?: number; needsIntegration?: number } = {}): Promise<number> {
@@ -167,4 +171,39 @@ export class ClientSyncLog {
         const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})
         return rows as unknown as Array<{ id: string; reason: string; code: string; at: number }>
     }
+}
+
+/**
+ * The rows (of whole objects) that compaction drops: shared, integrated, and superseded by a
+ * newer entry of the same object field or by a newer create/delete of the object.
+ */
+export function obsoleteRows(rows: ClientLogRow[]): ClientLogRow[] {
+    const newestByField = new Map<string, ClientLogRow>()
+    const newestLifecycle = new Map<string, ClientLogRow>()
+    for (const row of rows) {
+        if (row.needsIntegration) {
+            continue
+        }
+        const fieldKey = entryFieldKey(row)
+        const current = newestByField.get(fieldKey)
+        if (!current || compareEntryVersions(row, current) > 0) {
+            newestByField.set(fieldKey, row)
+        }
+        if (row.operation !== 'modify') {
+            const lifecycle = newestLifecycle.get(row.objectKey)
+            if (!lifecycle || compareEntryVersions(row, lifecycle) > 0) {
+                newestLifecycle.set(row.objectKey, row)
+            }
+        }
+    }
+    return rows.filter(row => {
+        if (!row.shared || row.needsIntegration) {
+            return false
+        }
+        if (newestByField.get(entryFieldKey(row)) !== row) {
+            return true
+        }
+        const lifecycle = newestLifecycle.get(row.objectKey)
+        return row.operation === 'modify' && !!lifecycle && compareEntryVersions(row, lifecycle) < 0
+    })
 }

@@ -1,8 +1,13 @@
 import type { SyncLogEntry, PrimaryKey, SyncOperation } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import type { StoredObject } from '../backend/types'
+import { decodeValue, encodeValue } from '../entries/values'
 
-/** How an entry is stored in the client log: the entry plus its keys and sync flags. */
+/**
+ * How an entry is stored in the client log: the entry plus its keys and sync flags. The value is
+ * always in the encoded form (ts/entries/values.ts), on every backend: SQLite keeps a json column
+ * as JSON text (a Date would come back as a string), and one format means no per-backend paths.
+ */
 export interface ClientLogRow extends SyncLogEntry {
     id: string
     objectKey: string
@@ -10,11 +15,18 @@ export interface ClientLogRow extends SyncLogEntry {
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
     needsIntegration: number
-    /** The version while unshared, else null (sparse index of what to push). */
+    /**
+     * The version while unshared, else 0 (read as `> 0`: what to push, in version order). Rows
+     * written before 2026-12 hold null instead; both read as "not pending". Not null on new rows:
+     * fake-indexeddb throws and catches a DataError for every record an index cannot key.
+     */
     pendingVersion: number | null
-    /** The version while held back, else null (sparse index of what to retry). */
+    /** The version while held back, else 0 (or null on older rows): what to retry, oldest first. */
     heldVersion: number | null
 }
+
+/** `pendingVersion` / `heldVersion` of a row that is not pending / not held (versions are > 0). */
+export const NOT_MARKED = 0
 
 export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
     return {
@@ -24,14 +36,14 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
         pk: entry.pk,
         operation: entry.operation,
         field: entry.field,
-        value: entry.value === undefined ? null : entry.value,
+        value: encodeValue(entry.value === undefined ? null : entry.value),
         version: entry.version,
         deviceId: entry.deviceId,
         schemaVersion: entry.schemaVersion,
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
-        pendingVersion: flags.shared ? null : entry.version,
-        heldVersion: flags.needsIntegration ? entry.version : null,
+        pendingVersion: flags.shared ? NOT_MARKED : entry.version,
+        heldVersion: flags.needsIntegration ? entry.version : NOT_MARKED,
     }
 }
 
@@ -42,7 +54,7 @@ export function rowToEntry(stored: StoredObject | ClientLogRow): SyncLogEntry {
         pk: row.pk as PrimaryKey,
         operation: row.operation as SyncOperation,
         field: (row.field as string | null | undefined) ?? null,
-        value: row.value === undefined ? null : row.value,
+        value: decodeValue(row.value),
         version: row.version as number,
         deviceId: row.deviceId as string,
         schemaVersion: row.schemaVersion as number,

@@ -1,3 +1,4 @@
 export * from './types'
 export * from './keys'
 export * from './order'
+export * from './values'

@@ -4,6 +4,7 @@ import { v4 as uuidv4 } from 'uuid'
 import type { StoredObject } from '../backend/types'
 import { SyncConfigurationError } from '../errors'
 import { getChildRelationships } from './registry-info'
+import { isRecord } from './write-checks'
 
 export interface CustomAutoPkMiddlewareOptions {
     /** Collections whose auto-generated primary keys become UUIDs. */
@@ -44,11 +45,14 @@ export class CustomAutoPkMiddleware implements StorageMiddleware {
             }
             // Every registered version of the collection, not just the newest: the backend builds
             // its schema history from all of them, and an auto-increment key in an older version
-            // would make a later version look like a primary key change.
+            // would make a later version look like a primary key change. The app's definition
+            // objects stay untouched (other storage managers may be built from them): the registry
+            // gets copies with a string key.
             for (const version of collectionVersions(options.registry, collection)) {
                 const field = version.fields[pkField]
                 if (field && (field.type === 'auto-pk' || this.pkFieldByCollection.has(collection))) {
-                    field.type = 'string'
+                    const copy = { ...version, fields: { ...version.fields, [pkField]: { ...field, type: 'string' } } }
+                    replaceDefinition(options.registry, collection, version, copy)
                     this.pkFieldByCollection.set(collection, pkField)
                 }
             }
@@ -60,13 +64,13 @@ export class CustomAutoPkMiddleware implements StorageMiddleware {
 
     process(context: StorageMiddlewareContext): Promise<unknown> {
         const [name, ...args] = context.operation as [string, ...unknown[]]
-        if (name === 'createObject' && typeof args[0] === 'string') {
+        if (name === 'createObject' && typeof args[0] === 'string' && isRecord(args[1])) {
             const object = this.withIds(args[0], args[1] as StoredObject)
             return context.next.process({ operation: [name, args[0], object, ...args.slice(2)] })
         }
         if (name === 'executeBatch' && Array.isArray(args[0])) {
             const batch = (args[0] as OperationBatch).map(step =>
-                step.operation === 'createObject' ? { ...step, args: this.withIds(step.collection, step.args as StoredObject) } : step,
+                isRecord(step) && step.operation === 'createObject' && isRecord(step.args) ? { ...step, args: this.withIds(step.collection, step.args as StoredObject) } : step,
             )
             return context.next.process({ operation: [name, batch, ...args.slice(1)] })
         }
@@ -93,12 +97,38 @@ export class CustomAutoPkMiddleware implements StorageMiddleware {
     }
 }
 
+type Definition = { fields: Record<string, { type: string }> }
+interface RegistryInternals {
+    _collectionVersionMap?: Record<string, Record<string, Definition>>
+    _collectionsByVersion?: Record<string, Definition[]>
+}
+
+/** Puts `copy` wherever the registry holds `original` (its current map and its version maps). */
+function replaceDefinition(registry: StorageRegistry, collection: string, original: Definition, copy: Definition): void {
+    const collections = registry.collections as unknown as Record<string, Definition>
+    if (collections[collection] === original) {
+        collections[collection] = copy
+    }
+    const internals = registry as unknown as RegistryInternals
+    for (const byName of Object.values(internals._collectionVersionMap ?? {})) {
+        if (byName[collection] === original) {
+            byName[collection] = copy
+        }
+    }
+    for (const list of Object.values(internals._collectionsByVersion ?? {})) {
+        const index = list.indexOf(original)
+        if (index >= 0) {
+            list[index] = copy
+        }
+    }
+}
+
 /** All registered versions of a collection (Storex keeps them in a private map). */
-function collectionVersions(registry: StorageRegistry, collection: string): Array<{ fields: Record<string, { type: string }> }> {
-    const byVersion = (registry as unknown as { _collectionVersionMap?: Record<string, Record<string, { fields: Record<string, { type: string }> }>> })._collectionVersionMap ?? {}
+function collectionVersions(registry: StorageRegistry, collection: string): Definition[] {
+    const byVersion = (registry as unknown as RegistryInternals)._collectionVersionMap ?? {}
     const versions = Object.values(byVersion)
         .map(map => map[collection])
         .filter(definition => !!definition)
-    const current = registry.collections[collection] as unknown as { fields: Record<string, { type: string }> }
+    const current = registry.collections[collection] as unknown as Definition
     return versions.includes(current) ? versions : [...versions, current]
 }

@@ -20,7 +20,8 @@ const START = 1_700_000_000_000
 async function createTestDevice(options: Partial<SetupSyncOptions> = {}): Promise<TestDevice> {
     let nextId = 0
     return createDevice({
-        sharedLog: new MemorySharedSyncLog({ generateDeviceId: () => DEVICE }),
+        sharedLog: new MemorySharedSyncLog(),
+        generateDeviceId: () => DEVICE,
         now: () => START,
         generateId: () => `id-${++nextId}`,
         ...options,

@@ -3,11 +3,13 @@ import type { StorageMiddleware, StorageMiddlewareContext } from '@worldbrain/st
 import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
+import type { SyncLogEntry } from '../entries/types'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { SyncConfigurationError, UnloggableOperationError } from '../errors'
 import { collectCollectionTree, getPkFields, getSchemaVersion, pkWhere, requireObjectPk } from './registry-info'
 import { createLogged, deleteLogged, updateLogged } from './logged-writes'
 import { WriteEntries } from './write-entries'
+import { checkBatchShape, checkOperationShape, isRecord } from './write-checks'
 import type { WriteContext } from './logged-writes'
 
 export interface SyncLoggingMiddlewareOptions {
@@ -21,6 +23,8 @@ export interface SyncLoggingMiddlewareOptions {
     collections: string[]
     /** This device's id, stamped on every entry. Required before the first logged write. */
     deviceId?: string
+    /** Called after a logged write committed, with its entries (e.g. to schedule a sync). Default: none. */
+    onLogged?: (entries: SyncLogEntry[]) => void
 }
 
 const READ_OPERATIONS = new Set(['findObject', 'findObjects', 'countObjects', 'streamObjects', 'findOneObject', 'findAllObjects'])
@@ -69,7 +73,9 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
         }
         if (name === 'executeBatch') {
             const batch = args[0] as OperationBatch
-            if (!Array.isArray(batch) || !batch.some(step => this.synced.has(step.collection))) {
+            // A malformed step cannot be told apart from a synced one: it is refused (INVALID_OPERATION) too.
+            const ours = (step: unknown) => !isRecord(step) || typeof step.collection !== 'string' || this.synced.has(step.collection)
+            if (!Array.isArray(batch) || !batch.some(ours)) {
                 return passThrough()
             }
             return this.executeBatch(batch)
@@ -79,6 +85,7 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
             return passThrough()
         }
         const pkFields = () => getPkFields(this.options.registry, collection)
+        checkOperationShape(name, collection, args.slice(1))
         switch (name) {
             case 'createObject':
                 return this.logged(collectCollectionTree(this.options.registry, collection), async ctx => ({
@@ -102,6 +109,7 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
     }
 
     private executeBatch(batch: OperationBatch): Promise<{ info: Record<string, { object: StoredObject }> }> {
+        checkBatchShape(batch)
         const collections = new Set<string>()
         for (const step of batch) {
             collectCollectionTree(this.options.registry, step.collection, collections)
@@ -146,7 +154,8 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
         const { registry, adapter, clientLog, clock } = this.options
         const version = clock.tick()
         const schemaVersion = (this.schemaVersion ??= getSchemaVersion(registry, Array.from(this.synced)))
-        return adapter.atomic([...collections, CLIENT_LOG_COLLECTIONS.entry], async ops => {
+        let logged: SyncLogEntry[] = []
+        const result = await adapter.atomic([...collections, CLIENT_LOG_COLLECTIONS.entry], async ops => {
             const entries = new WriteEntries()
             const ctx: WriteContext = {
                 ops,
@@ -156,8 +165,13 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
                 log: entry => entries.add({ ...entry, version, deviceId, schemaVersion }),
             }
             const result = await body(ctx)
-            await clientLog.insertEntries(ops, entries.list(), { shared: false, needsIntegration: false })
+            logged = entries.list()
+            await clientLog.insertEntries(ops, logged, { shared: false, needsIntegration: false })
             return result
         })
+        if (logged.length) {
+            this.options.onLogged?.(logged)
+        }
+        return result
     }
 }

@@ -9,24 +9,31 @@ import { entryFieldKey, entryObjectKey } from '../entries/keys'
  */
 export class WriteEntries {
     private readonly byKey = new Map<string, SyncLogEntry>()
+    /** The modify keys held per object, so a create or delete drops them without scanning every key. */
+    private readonly modifyKeys = new Map<string, Set<string>>()
 
     add(entry: SyncLogEntry): void {
+        const objectKey = entryObjectKey(entry)
+        const key = entryFieldKey(entry)
         if (entry.operation === 'modify') {
-            const lifecycle = this.byKey.get(entryObjectKey(entry) + '#')
+            const lifecycle = this.byKey.get(objectKey + '#')
             if (lifecycle?.operation === 'create') {
                 lifecycle.value = { ...(lifecycle.value as Record<string, unknown>), [entry.field as string]: entry.value }
                 return
             }
+            let keys = this.modifyKeys.get(objectKey)
+            if (!keys) {
+                keys = new Set()
+                this.modifyKeys.set(objectKey, keys)
+            }
+            keys.add(key)
         } else {
             // A create or delete resets the object: modifies made earlier in this write no longer matter.
-            const prefix = entryObjectKey(entry) + '#'
-            for (const key of this.byKey.keys()) {
-                if (key.startsWith(prefix) && key !== prefix) {
-                    this.byKey.delete(key)
-                }
+            for (const modifyKey of this.modifyKeys.get(objectKey) ?? []) {
+                this.byKey.delete(modifyKey)
             }
+            this.modifyKeys.delete(objectKey)
         }
-        const key = entryFieldKey(entry)
         this.byKey.delete(key)
         this.byKey.set(key, entry)
     }

@@ -1,4 +1,5 @@
 export * from './types'
-export { reconcileLww, pkFieldsObject, jsonEqual, PrimaryKeyShapeError } from './lww'
+export { reconcileLww, pkFieldsObject, PrimaryKeyShapeError } from './lww'
+export { valuesEqual } from './values-equal'
 export { objectStateFromEntries } from './object-state'
 export type { ObjectState } from './object-state'

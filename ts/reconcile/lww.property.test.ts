@@ -3,6 +3,7 @@ import type { OperationBatch } from '@worldbrain/storex'
 import type { PrimaryKey, SyncLogEntry } from '../entries/types'
 import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
+import { FIELD_VALUES, fieldAndValue } from '../integration/value-arbitraries'
 import { objectStateFromEntries, reconcileLww, pkFieldsObject } from './index'
 
 /** `PROPERTY_RUNS` raises the run count; `PROPERTY_SEED` replays the seed a failure printed. */
@@ -10,7 +11,6 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 200)
 const SEED = process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED)
 const PARAMETERS: fc.Parameters<unknown> = { numRuns: RUNS, verbose: 1, ...(SEED === undefined ? {} : { seed: SEED }) }
 
-const FIELDS = ['title', 'body', 'pinned']
 const OBJECTS: Array<{ collection: string; pk: PrimaryKey }> = [
     { collection: 'note', pk: 'n1' },
     { collection: 'note', pk: 'n2' },
@@ -18,20 +18,17 @@ const OBJECTS: Array<{ collection: string; pk: PrimaryKey }> = [
 ]
 const pkFields = (collection: string) => (collection === 'tag' ? ['noteId', 'name'] : ['id'])
 
-const valueArb = fc.oneof(fc.constantFrom('x', 'y', 'z'), fc.integer({ min: 0, max: 3 }), fc.constant(null), fc.constant({ nested: [1, 2] }))
-
 const entryArb: fc.Arbitrary<SyncLogEntry> = fc
     .record({
         object: fc.constantFrom(...OBJECTS),
         operation: fc.constantFrom<SyncLogEntry['operation']>('create', 'modify', 'modify', 'delete'),
-        field: fc.constantFrom(...FIELDS),
-        created: fc.dictionary(fc.constantFrom(...FIELDS), valueArb),
-        value: valueArb,
+        modified: fieldAndValue,
+        created: fc.record(FIELD_VALUES as unknown as Record<string, fc.Arbitrary<unknown>>, { requiredKeys: [] }),
         // Few versions and devices so that ties and same-version conflicts are common.
         version: fc.integer({ min: 1, max: 6 }),
         deviceId: fc.constantFrom('a', 'b', 'c'),
     })
-    .map(({ object, operation, field, created, value, version, deviceId }) => ({
+    .map(({ object, operation, modified: [field, value], created, version, deviceId }) => ({
         collection: object.collection,
         pk: object.pk,
         operation,
@@ -103,6 +100,12 @@ function isCompactable(entry: SyncLogEntry, all: SyncLogEntry[]): boolean {
 }
 
 describe('reconcileLww properties', () => {
+    it('Jest tells the value types apart that these properties rely on', () => {
+        expect({ f: 0 }).not.toEqual({ f: -0 })
+        expect({ d: new Date(0) }).not.toEqual({ d: new Date(0).toISOString() })
+        expect({ d: new Date(0) }).not.toEqual({ d: new Date(1) })
+    })
+
     it('state depends only on the entry set, not on order or duplicates', () => {
         const arb = entrySetArb.chain((entries) =>
             fc.tuple(

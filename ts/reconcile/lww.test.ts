@@ -197,4 +197,18 @@ describe('reconcileLww', () => {
             { operation: 'createObject', collection: 'note', args: { id: 'n3', title: 'n' } },
         ])
     })
+
+    it('an edited datetime is written (issue 14: two Dates used to compare equal)', () => {
+        const result = reconcile([create(1, { createdWhen: new Date('2026-01-02T03:04:05Z') })], [modify(2, 'createdWhen', new Date('2026-06-06T07:08:09Z'))])
+        expect(result.batch).toEqual([{ operation: 'updateObjects', collection: 'note', where: { id: 'n1' }, updates: { createdWhen: new Date('2026-06-06T07:08:09Z') } }])
+        expect((result.batch[0] as { updates: { createdWhen: unknown } }).updates.createdWhen).toBeInstanceOf(Date)
+        const nested = reconcile([create(1, { meta: { at: new Date(1) } })], [modify(2, 'meta', { at: new Date(2) })])
+        expect(nested.batch).toHaveLength(1)
+    })
+
+    it('a change of type or sign is a change; an equal value is not', () => {
+        expect(reconcile([create(1, { f: 0 })], [modify(2, 'f', -0)]).batch).toHaveLength(1)
+        expect(reconcile([create(1, { d: '2026-01-01T00:00:00.000Z' })], [modify(2, 'd', new Date('2026-01-01T00:00:00.000Z'))]).batch).toHaveLength(1)
+        expect(reconcile([create(1, { d: new Date(5), b: new Uint8Array([1]) })], [modify(2, 'd', new Date(5)), modify(2, 'b', new Uint8Array([1]))]).batch).toEqual([])
+    })
 })

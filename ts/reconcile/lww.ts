@@ -3,6 +3,7 @@ import type { PrimaryKey, SyncLogEntry } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import { SyncError } from '../errors'
 import { objectStateFromEntries } from './object-state'
+import { valuesEqual } from './values-equal'
 import type { ObjectState } from './object-state'
 import type { ReconcileInput, ReconcileResult } from './types'
 
@@ -27,24 +28,6 @@ export function pkFieldsObject(options: { collection: string; pk: PrimaryKey; pk
     return { [pkFields[0]]: pk }
 }
 
-/** JSON-value equality that ignores key order (stored objects may come back with keys reordered). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-    if (a === b) {
-        return true
-    }
-    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
-        return false
-    }
-    if (Array.isArray(a) || Array.isArray(b)) {
-        return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => jsonEqual(item, b[index]))
-    }
-    const aRecord = a as Record<string, unknown>
-    const bRecord = b as Record<string, unknown>
-    const aKeys = Object.keys(aRecord).filter((key) => aRecord[key] !== undefined)
-    const bKeys = Object.keys(bRecord).filter((key) => bRecord[key] !== undefined)
-    return aKeys.length === bKeys.length && aKeys.every((key) => key in bRecord && jsonEqual(aRecord[key], bRecord[key]))
-}
-
 function transition(options: { collection: string; where: Record<string, string | number>; before: ObjectState; after: ObjectState }): OperationBatch {
     const { collection, where, before, after } = options
     if (!after.exists) {
@@ -58,7 +41,7 @@ function transition(options: { collection: string; where: Record<string, string 
         // A re-create may lack a field the old life had; the row must not keep the stale value.
         const next = field in after.fields ? after.fields[field] : null
         const previous = field in before.fields ? before.fields[field] : null
-        if (!jsonEqual(previous, next)) {
+        if (!valuesEqual(previous, next)) {
             updates[field] = next
         }
     }
@@ -75,7 +58,7 @@ function pushTo(groups: Map<string, SyncLogEntry[]>, key: string, entry: SyncLog
 }
 
 /**
- * Default reconciler: field-level last-write-wins (DESIGN.md merge rules). Cost is linear in the
+ * Default reconciler: field-level last-write-wins (docs/design.md, merge rules). Cost is linear in the
  * entries given. `newEntries` keep the order of their first occurrence in `incoming`, and the batch
  * lists objects in the order they are first touched by them, so the output is deterministic.
  */

@@ -22,7 +22,7 @@ function isNewerLifecycle(candidate: StateEntry, current: StateEntry | null): bo
 }
 
 /**
- * The merge rules (DESIGN.md) as a function of the entry SET of one object: the newest lifecycle
+ * The merge rules (docs/design.md) as a function of the entry SET of one object: the newest lifecycle
  * entry decides existence; the newest modify per field that is newer than it overrides the
  * create's value. One pass, so order and duplicates cannot matter: only maxima are kept.
  */

@@ -1,9 +1,11 @@
 import type { StorageRegistry, OperationBatch } from '@worldbrain/storex'
+import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import { rowToEntry } from '../client-log/rows'
+import { NOT_MARKED, entryToRow, rowToEntry } from '../client-log/rows'
+import type { ClientLogRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
 import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
@@ -126,7 +128,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
         // Nothing new (a duplicate delivery): no write, and no idle awaits inside the transaction.
         return { applied: [], operations: 0 }
     }
-    await executeBatch(ops, batch)
+    await executeBatch(ops, withSchemaTypes(ctx.registry, batch))
     const fresh = newEntries.filter(entry => !heldIds.has(entryId(entry)))
     const released = [...newEntries.filter(entry => heldIds.has(entryId(entry))), ...settledHeld]
     if (fresh.length) {
@@ -136,7 +138,19 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
         await ctx.clientLog.markIntegrated(ops, released)
         await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
     }
-    await ctx.clientLog.compactObjects(ops, [...newEntries, ...settledHeld].map(entryObjectKey))
+    // Compaction works on the rows read above as this transaction has just changed them: no second read.
+    const touched = new Set([...newEntries, ...settledHeld].map(entryObjectKey))
+    const releasedIds = new Set(released.map(entryId))
+    const after: ClientLogRow[] = []
+    for (const row of rows) {
+        if (touched.has(row.objectKey)) {
+            after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0, heldVersion: NOT_MARKED } : row)
+        }
+    }
+    for (const entry of fresh) {
+        after.push(entryToRow(entry, { shared: true, needsIntegration: false }))
+    }
+    await ctx.clientLog.compactRows(ops, after)
     return { applied: newEntries, operations: batch.length }
 }
 
@@ -182,13 +196,77 @@ async function recordHeld(ctx: ApplyContext, ops: AtomicOperations, held: ApplyR
 
 /** Applies a reconciler batch; creates use put so an object that exists without history is replaced. */
 export async function executeBatch(ops: AtomicOperations, batch: OperationBatch): Promise<void> {
-    for (const step of batch) {
+    for (let index = 0; index < batch.length; index++) {
+        const step = batch[index]
         if (step.operation === 'createObject') {
-            await ops.putObject(step.collection, step.args as StoredObject)
+            // A run of creates in one collection goes to the backend as one bulk put; order within
+            // the run is kept, so a later create of the same key still wins.
+            const objects: StoredObject[] = [step.args as StoredObject]
+            while (index + 1 < batch.length && batch[index + 1].operation === 'createObject' && batch[index + 1].collection === step.collection) {
+                objects.push((batch[++index] as { args: StoredObject }).args)
+            }
+            await putAll(ops, step.collection, objects)
         } else if (step.operation === 'updateObjects') {
             await ops.updateObjects(step.collection, step.where as StoredObject, step.updates as StoredObject)
         } else if (step.operation === 'deleteObjects') {
             await ops.deleteObjects(step.collection, step.where as StoredObject)
         }
     }
+}
+
+/**
+ * A datetime field is written as a Date. Entries decoded from the value encoding already carry
+ * Dates; this covers entries that travelled before it existed (client-log rows on SQLite, older
+ * documents on the service), whose dates arrive as ISO strings or epoch milliseconds.
+ */
+export function withSchemaTypes(registry: StorageRegistry, batch: OperationBatch): OperationBatch {
+    return batch.map(step => {
+        if (step.operation !== 'createObject' && step.operation !== 'updateObjects') {
+            return step
+        }
+        const dateFields = datetimeFields(registry, step.collection)
+        if (!dateFields.length) {
+            return step
+        }
+        const key = step.operation === 'createObject' ? 'args' : 'updates'
+        const values = (step.operation === 'createObject' ? step.args : step.updates) as Record<string, unknown>
+        if (!dateFields.some(field => isDateLike(values[field]))) {
+            return step
+        }
+        const converted: Record<string, unknown> = { ...values }
+        for (const field of dateFields) {
+            if (isDateLike(converted[field])) {
+                converted[field] = new Date(converted[field] as string | number)
+            }
+        }
+        return { ...step, [key]: converted }
+    })
+}
+
+const datetimeFieldCache = new WeakMap<StorageRegistry, Map<string, string[]>>()
+
+function datetimeFields(registry: StorageRegistry, collection: string): string[] {
+    let byCollection = datetimeFieldCache.get(registry)
+    if (!byCollection) {
+        byCollection = new Map()
+        datetimeFieldCache.set(registry, byCollection)
+    }
+    let names = byCollection.get(collection)
+    if (!names) {
+        const fields = registry.collections[collection]?.fields ?? {}
+        names = Object.keys(fields).filter(field => {
+            const definition = fields[field] as { type: string; fieldObject?: { primitiveType?: string } }
+            return (definition.fieldObject?.primitiveType ?? definition.type) === 'datetime'
+        })
+        byCollection.set(collection, names)
+    }
+    return names
+}
+
+/** ISO 8601 as `toISOString` (or JSON) writes it; other strings are left for the backend to judge. */
+const ISO_DATE_TIME = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/
+
+function isDateLike(value: unknown): boolean {
+    const text = typeof value === 'string' && ISO_DATE_TIME.test(value)
+    return (text || (typeof value === 'number' && Number.isFinite(value))) && !Number.isNaN(new Date(value as string | number).getTime())
 }

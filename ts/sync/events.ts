@@ -2,6 +2,8 @@ import type { SyncLogEntry } from '../entries/types'
 
 /** Events of a sync pass, each with counts an app can show or log. */
 export interface SyncEventMap {
+    /** A local write to a synced collection committed together with these new log entries. */
+    logged: { entries: SyncLogEntry[] }
     /** Entries are about to be written to the shared log. */
     sending: { entries: SyncLogEntry[] }
     /** Entries arrived from the shared log (after `postReceive`). */

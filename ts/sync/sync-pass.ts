@@ -8,6 +8,8 @@ import type { SharedSyncLog, SharedLogCursor } from '../shared-log/types'
 import { applyEntries } from './apply'
 import type { ApplyContext } from './apply'
 import { SyncEvents } from './events'
+import { utf8Length } from './utf8-length'
+import { encodeEntry } from '../entries/values'
 
 /** Transforms or drops (null) an entry on its way out or in (e.g. to strip a large field). */
 export type EntryProcessor = (entry: SyncLogEntry) => SyncLogEntry | null | Promise<SyncLogEntry | null>
@@ -49,6 +51,8 @@ export class SyncPass {
     readonly events: SyncEvents
     private readonly options: SyncPassOptions
     private readonly applyContext: ApplyContext
+    /** Set once the shared log has been told about this device (at the first pass that reaches it). */
+    private registered: Promise<void> | null = null
 
     constructor(options: SyncPassOptions) {
         this.options = options
@@ -78,6 +82,7 @@ export class SyncPass {
 
     /** Sends unshared own entries; an interrupted push is simply repeated (writes are idempotent). */
     async push(): Promise<number> {
+        await this.register()
         const { clientLog, sharedLog, deviceId } = this.options
         const limit = this.options.uploadBatchSize ?? 500
         const byteLimit = this.options.uploadBatchBytes ?? 1024 * 1024
@@ -100,6 +105,7 @@ export class SyncPass {
 
     /** Receives other devices' entries; the cursor advances in the same transaction as the apply. */
     async pull(): Promise<{ pulled: number; applied: number }> {
+        await this.register()
         const { clientLog, sharedLog, deviceId } = this.options
         const limit = this.options.downloadBatchSize ?? 500
         let pulled = 0
@@ -127,6 +133,26 @@ export class SyncPass {
                 return { pulled, applied }
             }
         }
+    }
+
+    /**
+     * Tells the shared log about this device, once per process: the device id is made locally so
+     * that setup needs no network, and registration is idempotent, so a failed attempt is simply
+     * repeated by the next pass.
+     */
+    private register(): Promise<void> {
+        const { sharedLog, deviceId } = this.options
+        if (!sharedLog.registerDevice) {
+            return Promise.resolve()
+        }
+        this.registered ??= sharedLog.registerDevice({ deviceId }).then(
+            () => undefined,
+            (error) => {
+                this.registered = null
+                throw error
+            },
+        )
+        return this.registered
     }
 
     /** Tries the held-back entries again (e.g. after the app's schema changed). */
@@ -169,7 +195,7 @@ async function processAll(entries: SyncLogEntry[], processor?: EntryProcessor): 
 function takeWithinBytes(entries: SyncLogEntry[], byteLimit: number): SyncLogEntry[] {
     let bytes = 0
     for (let index = 0; index < entries.length; index++) {
-        bytes += Buffer.byteLength(JSON.stringify(entries[index]))
+        bytes += utf8Length(JSON.stringify(encodeEntry(entries[index])))
         if (bytes > byteLimit) {
             return entries.slice(0, Math.max(1, index))
         }
