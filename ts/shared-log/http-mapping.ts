@@ -1,5 +1,5 @@
-import { randomBytes } from 'crypto'
-import { compareEntryVersions, entryFieldKey } from '../entries'
+import { compareEntryVersions, decodeValue, encodeValue, entryFieldKey, InvalidEncodedValueError } from '../entries'
+import type { EncodedEntry } from '../entries'
 import type { SyncLogEntry } from '../entries/types'
 import { InvalidSharedLogArgumentError } from './arguments'
 import type { SharedLogCursor } from './types'
@@ -15,7 +15,9 @@ export interface Position {
 }
 
 export function newBatchId(): string {
-    return randomBytes(6).toString('hex')
+    // WebCrypto, not Node's crypto: this module runs in browsers and workers too.
+    const bytes = globalThis.crypto.getRandomValues(new Uint8Array(6))
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
 /** A document as the service returns it. */
@@ -27,13 +29,41 @@ export interface ServiceDoc {
     seq: number
 }
 
-export function entryToDoc(entry: SyncLogEntry) {
-    return { id: entryFieldKey(entry), clientVersion: entry.version, data: entry, deleted: entry.operation === 'delete' }
+/** A document's `data` is the entry with its value encoded (docs/protocol.md, "How values travel in a document's data"). */
+export function entryToDoc(entry: SyncLogEntry): { id: string; clientVersion: number; data: EncodedEntry; deleted: boolean } {
+    const data: EncodedEntry = {
+        collection: entry.collection,
+        pk: entry.pk,
+        operation: entry.operation,
+        field: entry.field,
+        value: encodeValue(entry.value === undefined ? null : entry.value),
+        version: entry.version,
+        deviceId: entry.deviceId,
+        schemaVersion: entry.schemaVersion,
+    }
+    return { id: entryFieldKey(entry), clientVersion: entry.version, data, deleted: entry.operation === 'delete' }
 }
 
-/** Documents that hold log entries; others (e.g. written by a non-library client) are skipped. */
+/**
+ * Documents that hold log entries, with their values decoded; others (e.g. written by a
+ * non-library client, or a value that is not in the encoding) are skipped.
+ */
 export function docsToEntries(docs: ServiceDoc[]): SyncLogEntry[] {
-    return docs.map((doc) => doc.data).filter(isEntry)
+    const entries: SyncLogEntry[] = []
+    for (const doc of docs) {
+        const data = doc.data
+        if (!isEntry(data)) {
+            continue
+        }
+        try {
+            entries.push({ ...data, field: data.field ?? null, value: decodeValue(data.value) })
+        } catch (error) {
+            if (!(error instanceof InvalidEncodedValueError)) {
+                throw error
+            }
+        }
+    }
+    return entries
 }
 
 function isEntry(data: unknown): data is SyncLogEntry {

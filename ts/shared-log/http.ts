@@ -1,10 +1,12 @@
+import { entryFieldKey, entryId } from '../entries/keys'
 import type { SyncLogEntry } from '../entries/types'
 import { DEFAULT_READ_LIMIT, assertDeviceId, resolveReadLimit } from './arguments'
 import { docsToEntries, entryToDoc, formatCursor, newBatchId, newestPerFieldKey, parseCursor } from './http-mapping'
 import type { ServiceDoc } from './http-mapping'
-import { HttpSyncServiceError, HttpTransport } from './http-transport'
+import { DEFAULT_MAX_RECONCILE_BODY_BYTES, HttpSyncServiceError, HttpTransport } from './http-transport'
 import type { RetryOptions } from './http-transport'
-import type { SharedLogClient, SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
+import { subscribeHttpLive } from './http-live'
+import type { SharedLogClient, SharedLogCursor, SharedLogReadResult, SharedLogSubscribeOptions, SharedLogSubscription, SharedSyncLog } from './types'
 
 export { HttpSyncServiceError } from './http-transport'
 export type { RetryOptions } from './http-transport'
@@ -38,6 +40,10 @@ export interface HttpSharedSyncLogOptions {
     maxReadLimit?: number
     /** Entries per `POST /Docs` (the service's `limits.docsPerRequest`). Default: 1000. */
     writeBatchSize?: number
+    /** Largest request body (the service's `limits.bodyBytes`); larger ones fail `BODY_TOO_LARGE` unsent. Default: 10 MiB. */
+    maxBodyBytes?: number
+    /** Largest `POST /Reconcile` body (the service's `limits.reconcileBodyBytes`). Default: 64 MiB. */
+    maxReconcileBodyBytes?: number
 }
 
 /** Documents a reconciliation returned: the device lacks them, so reads deliver them first. */
@@ -69,12 +75,20 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     private readonly defaultReadLimit: number
     private readonly maxReadLimit: number
     private readonly writeBatchSize: number
+    private readonly maxReconcileBodyBytes: number
     private syncId: string | null | undefined
     private reconciled: Reconciled | null = null
     private reconciling: Promise<void> | null = null
+    /**
+     * Ids of entries the last reconciliation left on the service as the device sent them. A
+     * device's first contact reconciles and then pushes its unshared entries, which are part of
+     * that state: they are not uploaded a second time.
+     */
+    private uploadedByReconcile = new Set<string>()
 
     constructor(private readonly options: HttpSharedSyncLogOptions) {
-        this.transport = new HttpTransport({ url: options.url, token: options.token, fetch: options.fetch, retry: options.retry })
+        this.transport = new HttpTransport({ url: options.url, token: options.token, fetch: options.fetch, retry: options.retry, maxBodyBytes: options.maxBodyBytes })
+        this.maxReconcileBodyBytes = resolveReadLimit(options.maxReconcileBodyBytes, DEFAULT_MAX_RECONCILE_BODY_BYTES)
         this.syncIdStore = options.syncIdStore ?? memorySyncIdStore()
         this.getFullState = options.getFullState
         this.defaultReadLimit = resolveReadLimit(options.defaultReadLimit, DEFAULT_READ_LIMIT)
@@ -96,6 +110,11 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         }
     }
 
+    /** Live notifications from the service's `GET /Live`, with this log's URL, token and fetch (see `http-live.ts`). */
+    subscribe(options: SharedLogSubscribeOptions): SharedLogSubscription {
+        return subscribeHttpLive({ url: this.options.url, token: this.options.token, fetch: this.options.fetch, ...options })
+    }
+
     async registerDevice(options: { deviceId?: string } = {}): Promise<{ deviceId: string }> {
         if (options.deviceId !== undefined) {
             assertDeviceId(options.deviceId)
@@ -107,9 +126,13 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     async writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void> {
         assertDeviceId(options.deviceId)
         for (let start = 0; start < options.entries.length; start += this.writeBatchSize) {
-            const docs = options.entries.slice(start, start + this.writeBatchSize).map(entryToDoc)
+            const batch = options.entries.slice(start, start + this.writeBatchSize)
             for (let attempt = 0; ; attempt++) {
                 const syncId = await this.knownSyncId(options.deviceId)
+                const docs = batch.filter((entry) => !this.uploadedByReconcile.delete(entryId(entry))).map(entryToDoc)
+                if (!docs.length) {
+                    break
+                }
                 const response = await this.transport.request('POST', '/Docs', { body: { clientId: options.deviceId, syncId, docs }, accept: [409] })
                 if (response.status !== 409) {
                     break
@@ -249,8 +272,15 @@ export class HttpSharedSyncLog implements SharedSyncLog {
 
     private async runReconcile(deviceId: string): Promise<void> {
         const state = newestPerFieldKey((await this.getFullState?.()) ?? [])
-        const { body } = await this.transport.request('POST', '/Reconcile', { body: { clientId: deviceId, docs: state.map(entryToDoc) } })
+        const { body } = await this.transport.request('POST', '/Reconcile', {
+            body: { clientId: deviceId, docs: state.map(entryToDoc) },
+            maxBodyBytes: this.maxReconcileBodyBytes,
+        })
         const result = body as { syncId: string; docs: ServiceDoc[]; cursor: number }
+        // A document that came back differs on the service (e.g. an equal version from another
+        // device), so the entry still goes through POST /Docs, whose tie-break decides.
+        const differing = new Set(result.docs.map((doc) => doc.id))
+        this.uploadedByReconcile = new Set(state.filter((entry) => entry.deviceId === deviceId && !differing.has(entryFieldKey(entry))).map(entryId))
         this.reconciled = { syncId: result.syncId, seq: result.cursor, batch: newBatchId(), entries: docsToEntries(result.docs) }
         this.syncId = result.syncId
         await this.syncIdStore.set(result.syncId)

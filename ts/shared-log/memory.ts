@@ -1,5 +1,6 @@
 import { v4 as uuidv4 } from 'uuid'
-import { compareEntryVersions, entryFieldKey, entryId, entryObjectKey } from '../entries'
+import { compareEntryVersions, decodeEntry, encodeEntry, entryFieldKey, entryId, entryObjectKey } from '../entries'
+import type { EncodedEntry } from '../entries'
 import type { SyncLogEntry } from '../entries/types'
 import {
     DEFAULT_READ_LIMIT,
@@ -8,7 +9,7 @@ import {
     parseSequenceCursor,
     resolveReadLimit,
 } from './arguments'
-import type { SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
+import type { SharedLogCursor, SharedLogReadResult, SharedLogSubscribeOptions, SharedLogSubscription, SharedSyncLog } from './types'
 
 export interface MemorySharedSyncLogOptions {
     /**
@@ -27,7 +28,11 @@ interface StoredEntry {
     seq: number
     /** The device whose `writeEntries` call stored it; its reads skip the entry. */
     writer: string
-    entry: SyncLogEntry
+    /**
+     * Held encoded, as every other log holds entries: so a value the encoding cannot carry fails
+     * here as it would elsewhere, and readers get fresh objects that share nothing with the writer.
+     */
+    entry: EncodedEntry
     /** Superseded under compaction; skipped by reads and swept out of `records` later. */
     dropped: boolean
 }
@@ -51,6 +56,8 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     /** Compaction only: `entryFieldKey()`s of live modifies, per object, for a newer create/delete to drop. */
     private readonly modifyKeys = new Map<string, Set<string>>()
     private readonly acknowledged = new Map<string, number | null>()
+    /** Live subscribers (see `subscribe`). */
+    private readonly subscribers = new Set<SharedLogSubscribeOptions>()
 
     constructor(options: MemorySharedSyncLogOptions = {}) {
         this.compact = options.compact ?? false
@@ -69,8 +76,12 @@ export class MemorySharedSyncLog implements SharedSyncLog {
 
     async writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void> {
         assertDeviceId(options.deviceId)
+        const before = this.lastSeq
         for (const entry of options.entries) {
             this.store(entry, options.deviceId)
+        }
+        if (this.lastSeq !== before) {
+            this.announce(options.deviceId)
         }
         if (this.droppedCount > 1000 && this.droppedCount * 2 > this.records.length) {
             this.records = this.records.filter((record) => !record.dropped)
@@ -102,7 +113,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
         }
         const page = found.slice(0, limit)
         return {
-            entries: page.map((record) => cloneEntry(record.entry)),
+            entries: page.map((record) => decodeEntry(record.entry)),
             cursor: page.length ? formatSequenceCursor(page[page.length - 1].seq) : startCursor,
             hasMore: found.length > limit,
         }
@@ -113,6 +124,32 @@ export class MemorySharedSyncLog implements SharedSyncLog {
         this.acknowledged.set(options.deviceId, parseSequenceCursor(options.cursor, this.lastSeq))
     }
 
+    /**
+     * Live notifications within this process: every other device's `onChange` runs after a
+     * write that stored something (a write that stored nothing new announces nothing). The
+     * subscription is open at once (`onStatus('open')` runs before `subscribe` returns), so it
+     * never misses anything and reports no reconnects.
+     */
+    subscribe(options: SharedLogSubscribeOptions): SharedLogSubscription {
+        assertDeviceId(options.deviceId)
+        const subscriber = { ...options }
+        this.subscribers.add(subscriber)
+        subscriber.onStatus?.('open')
+        return { close: () => void this.subscribers.delete(subscriber) }
+    }
+
+    private announce(writer: string): void {
+        for (const subscriber of [...this.subscribers]) {
+            if (subscriber.deviceId !== writer && this.subscribers.has(subscriber)) {
+                try {
+                    subscriber.onChange()
+                } catch {
+                    // A subscriber's failure is its own; the write has succeeded.
+                }
+            }
+        }
+    }
+
     private store(input: SyncLogEntry, writer: string): void {
         const id = entryId(input)
         if (this.byId.has(id)) {
@@ -121,7 +158,9 @@ export class MemorySharedSyncLog implements SharedSyncLog {
         if (this.compact && this.isSuperseded(input)) {
             return
         }
-        const record: StoredEntry = { seq: ++this.lastSeq, writer, entry: cloneEntry(input), dropped: false }
+        // Encoded first: a value the encoding refuses must not use up a sequence number.
+        const entry = encodeEntry(input)
+        const record: StoredEntry = { seq: ++this.lastSeq, writer, entry, dropped: false }
         this.records.push(record)
         this.byId.set(id, record)
         if (this.compact) {
@@ -193,35 +232,4 @@ export class MemorySharedSyncLog implements SharedSyncLog {
 
 function lifecycleKey(entry: SyncLogEntry): string {
     return entryFieldKey({ ...entry, operation: 'delete', field: null })
-}
-
-/**
- * Entries are copied in and out so that callers mutating their objects cannot change the log.
- * Not `structuredClone`: its objects come from Node's own realm, which Jest's strict equality
- * tells apart from the test's objects.
- */
-function cloneEntry(entry: SyncLogEntry): SyncLogEntry {
-    return { ...entry, pk: cloneValue(entry.pk) as SyncLogEntry['pk'], value: cloneValue(entry.value) }
-}
-
-function cloneValue(value: unknown): unknown {
-    if (Array.isArray(value)) {
-        return value.map(cloneValue)
-    }
-    if (value instanceof Date) {
-        return new Date(value.getTime())
-    }
-    if (isPlainObject(value)) {
-        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, cloneValue(inner)]))
-    }
-    return value
-}
-
-/** A plain object from any realm (class instances such as Blobs are shared, not copied). */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-    if (value === null || typeof value !== 'object') {
-        return false
-    }
-    const prototype = Object.getPrototypeOf(value)
-    return prototype === null || Object.getPrototypeOf(prototype) === null
 }

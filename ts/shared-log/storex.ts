@@ -1,7 +1,8 @@
 import type StorageManager from '@worldbrain/storex'
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { v4 as uuidv4 } from 'uuid'
-import { entryId } from '../entries'
+import { decodeValue, encodeValue, entryId } from '../entries'
+import type { JsonValue } from '../entries'
 import type { SyncLogEntry, SyncOperation, PrimaryKey } from '../entries/types'
 import { SyncConfigurationError } from '../errors'
 import {
@@ -42,7 +43,8 @@ interface EntryRow {
     pk: PrimaryKey
     operation: SyncOperation
     field: string | null
-    value: unknown
+    /** Encoded (ts/entries/values.ts): SQL backends keep a json column as text, which would turn a Date into a string. */
+    value: JsonValue
     version: number
     deviceId: string
     schemaVersion: number
@@ -243,7 +245,7 @@ function toRow(entry: SyncLogEntry, stored: Pick<EntryRow, 'id' | 'seq' | 'write
         pk: entry.pk,
         operation: entry.operation,
         field: entry.field,
-        value: entry.value,
+        value: encodeValue(entry.value === undefined ? null : entry.value),
         version: entry.version,
         deviceId: entry.deviceId,
         schemaVersion: entry.schemaVersion,
@@ -256,7 +258,7 @@ function fromRow(row: EntryRow): SyncLogEntry {
         pk: row.pk,
         operation: row.operation,
         field: row.field ?? null,
-        value: row.value ?? null,
+        value: decodeValue(row.value ?? null),
         version: row.version,
         deviceId: row.deviceId,
         schemaVersion: row.schemaVersion,

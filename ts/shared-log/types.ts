@@ -15,10 +15,12 @@ import type { SyncLogEntry } from '../entries/types'
  */
 export interface SharedSyncLog {
     /**
-     * Registers a device with the log. With a `deviceId` the log adopts that id (idempotent);
-     * without one it issues a new id.
+     * Optional. Registers a device with the log. With a `deviceId` the log adopts that id
+     * (idempotent); without one it issues a new id. `setupSync` makes the device id locally and
+     * the sync pass calls this (with the id) at its first contact, so a log that needs no
+     * registration may leave it out.
      */
-    registerDevice(options?: { deviceId?: string }): Promise<{ deviceId: string }>
+    registerDevice?(options?: { deviceId?: string }): Promise<{ deviceId: string }>
 
     /** Stores entries made on `deviceId`. */
     writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void>
@@ -39,6 +41,34 @@ export interface SharedSyncLog {
      * last known SyncId in the app's database).
      */
     attachClient?(client: SharedLogClient): void
+
+    /**
+     * Optional. Live notifications: calls `onChange` whenever another device of the same user
+     * may have written something new (a hint, never data: the device then reads as usual). It is
+     * also called after a dropped connection is re-opened, since announcements may have been
+     * missed meanwhile. `ContinuousSync` uses it for its live trigger.
+     */
+    subscribe?(options: SharedLogSubscribeOptions): SharedLogSubscription
+}
+
+/** What a live subscription reports about its connection. */
+export type SharedLogLiveStatus = 'connecting' | 'open' | 'closed' | 'failed'
+
+export interface SharedLogSubscribeOptions {
+    /** The subscribing device: its own writes are not announced to it. */
+    deviceId: string
+    /** Something new may be readable. */
+    onChange(): void
+    /**
+     * Connection changes: `closed` (dropped, being re-opened with backoff), `failed` (given up,
+     * e.g. a refused token or a service without live notifications; with the error).
+     */
+    onStatus?(status: SharedLogLiveStatus, error?: unknown): void
+}
+
+export interface SharedLogSubscription {
+    /** Ends the subscription; no callback runs after it returns. */
+    close(): void
 }
 
 /** What a shared log may use of the device it serves. */
