@@ -60,7 +60,9 @@ describe('multi-user mode (auth: true)', () => {
         const aliceDoc = { id: 'note-1', clientVersion: 5, data: { owner: 'alice' } }
         expect((await as(alice, 'POST', '/Docs', { clientId: 'phone', docs: [aliceDoc] })).json().results[0].status).toBe('created')
         await as(alice, 'POST', '/Devices', { deviceId: 'phone' })
-        await as(alice, 'POST', '/Devices/phone/Ack', { cursor: 2 })
+        // Alice has one write (seq 1): a cursor beyond it is refused, and nothing is stored.
+        expect((await as(alice, 'POST', '/Devices/phone/Ack', { cursor: 2 })).statusCode).toBe(400)
+        await as(alice, 'POST', '/Devices/phone/Ack', { cursor: 1 })
 
         // Bob uses the same ids with a higher version: it creates his own document.
         const bobWrite = await as(bob, 'POST', '/Docs', { clientId: 'phone', docs: [{ id: 'note-1', clientVersion: 9, data: { owner: 'bob' } }] })
@@ -73,9 +75,9 @@ describe('multi-user mode (auth: true)', () => {
             { owner: 'bob' },
         ])
         // Bob acknowledging alice's device id touches only his own device record.
-        await as(bob, 'POST', '/Devices/phone/Ack', { cursor: 1 })
-        expect((await as(alice, 'GET', '/Devices/phone')).json().cursor).toBe(2)
-        expect((await as(bob, 'GET', '/Devices/phone')).json().cursor).toBe(1)
+        await as(bob, 'POST', '/Devices/phone/Ack', { cursor: 0 })
+        expect((await as(alice, 'GET', '/Devices/phone')).json().cursor).toBe(1)
+        expect((await as(bob, 'GET', '/Devices/phone')).json().cursor).toBe(0)
         expect((await as(bob, 'GET', '/Devices/only-alice')).json().cursor).toBeNull()
 
         const aliceDocs = (await as(alice, 'POST', '/Docs/Query?origin=all', { clientId: 'x' })).json()

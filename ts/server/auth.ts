@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpError } from './errors'
 import type { DocStore } from './store/types'
+import { TOKEN_ID_LENGTH, tokenIdOf } from './store/types'
 
 /**
  * Bearer tokens for multi-user mode: 32 random bytes (base64url), of which the store only ever
@@ -32,6 +33,22 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
     const token = (options.randomBytes ?? randomBytes)(32).toString('base64url')
     await options.store.createToken({ userId: options.userId, tokenHash: hashToken(token), nowMs: (options.now ?? Date.now)() })
     return token
+}
+
+/** The id `synclog token list` shows for a token and `synclog token revoke --id` takes. */
+export function tokenIdOfToken(token: string): string {
+    return tokenIdOf(hashToken(token))
+}
+
+/**
+ * Revokes a token by its id (see `TokenInfo`); its requests are answered 401 from the next one
+ * on, as every request looks its token up. Resolves false when no token has that id.
+ */
+export async function revokeToken(options: { store: DocStore; tokenId: string }): Promise<boolean> {
+    if (!/^[0-9a-f]{16}$/.test(options.tokenId)) {
+        throw new HttpError(400, 'VALIDATION', `A token id is ${TOKEN_ID_LENGTH} lowercase hex digits, as 'synclog token list' shows them`)
+    }
+    return options.store.revokeToken({ tokenId: options.tokenId })
 }
 
 declare module 'fastify' {

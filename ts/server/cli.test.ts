@@ -3,6 +3,7 @@ import { tmpdir } from 'os'
 import { join } from 'path'
 import { main } from './cli'
 import type { CliResult } from './cli'
+import { requestWithHost } from './test-raw-request'
 
 describe('synclog CLI (in-process)', () => {
     let dir: string
@@ -89,5 +90,65 @@ describe('synclog CLI (in-process)', () => {
         expect((await fetch(`${url}/SyncId`, { headers })).status).toBe(200)
         expect((await fetch(`${url}/SyncId`)).status).toBe(401)
         expect((await fetch(`${url}/SyncId`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401)
+    })
+
+    const preflight = (url: string, origin: string) =>
+        fetch(`${url}/Docs`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-sync-id' } })
+
+    it('turns CORS on for each --cors-origin, and leaves it off without', async () => {
+        await cli('serve', '--port', '0', '--db', ':memory:', '--cors-origin', 'http://localhost:5173', '--cors-origin', 'https://notes.example.com')
+        const url = /listening on (\S+)$/.exec(out[1])?.[1] as string
+        expect(out[2]).toBe('synclog: CORS on for http://localhost:5173, https://notes.example.com')
+        for (const origin of ['http://localhost:5173', 'https://notes.example.com']) {
+            const response = await preflight(url, origin)
+            expect(response.status).toBe(204)
+            expect(response.headers.get('access-control-allow-origin')).toBe(origin)
+        }
+        expect((await preflight(url, 'http://evil.test')).headers.get('access-control-allow-origin')).toBeNull()
+        await running?.close()
+
+        await cli('serve', '--port', '0', '--db', ':memory:')
+        const plain = /listening on (\S+)$/.exec(out[out.length - 1])?.[1] as string
+        expect((await preflight(plain, 'http://localhost:5173')).status).toBe(404)
+    })
+
+    it("allows --cors-origin '*' in single-user mode only, and refuses what is not an origin, with exit code 2", async () => {
+        expect((await cli('serve', '--port', '0', '--db', ':memory:', '--cors-origin', '*')).exitCode).toBe(0)
+        const url = /listening on (\S+)$/.exec(out[1])?.[1] as string
+        expect((await preflight(url, 'http://anything.test')).headers.get('access-control-allow-origin')).toBe('*')
+        await running?.close()
+        running = undefined
+
+        expect((await cli('serve', '--auth', '--port', '0', '--db', ':memory:', '--cors-origin', '*')).exitCode).toBe(2)
+        expect(err[0]).toMatch(/^synclog: --cors-origin: '\*' is allowed only in single-user mode/)
+        expect((await cli('serve', '--port', '0', '--cors-origin', 'localhost:5173')).exitCode).toBe(2)
+        expect(err.join('\n')).toMatch(/'localhost:5173' is not an origin/)
+        expect((await cli('serve', '--port', '0', '--cors-origin', 'http://localhost:5173/')).exitCode).toBe(2)
+        expect(err.join('\n')).toMatch(/browsers send it as 'http:\/\/localhost:5173'/)
+        expect((await cli('serve', '--port', '0', '--cors-origin')).exitCode).toBe(2)
+        expect(running).toBeUndefined()
+    })
+
+    it('refuses a foreign Host in single-user mode and accepts it with --auth', async () => {
+        await cli('serve', '--port', '0', '--db', ':memory:')
+        const single = /listening on (\S+)$/.exec(out[1])?.[1] as string
+        const port = new URL(single).port
+        const refused = await requestWithHost(single, { path: '/SyncId', host: `rebound.example.com:${port}` })
+        expect(refused.statusCode).toBe(403)
+        expect(refused.body.error.code).toBe('FORBIDDEN_HOST')
+        expect((await requestWithHost(single, { path: '/SyncId', host: `localhost:${port}` })).statusCode).toBe(200)
+        await running?.close()
+
+        const db = join(dir, 'auth.sqlite')
+        await cli('token', 'create', '--user', 'alice', '--db', db)
+        const token = out[out.length - 1]
+        await cli('serve', '--auth', '--port', '0', '--db', db)
+        const multi = /listening on (\S+)$/.exec(out[out.length - 1])?.[1] as string
+        const accepted = await requestWithHost(multi, {
+            path: '/SyncId',
+            host: `sync.example.com:${new URL(multi).port}`,
+            headers: { authorization: `Bearer ${token}` },
+        })
+        expect(accepted.statusCode).toBe(200)
     })
 })

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SyncError } from '../errors'
+import { IDENTIFIER_RULE, InvalidIdentifierError, invalidIdentifierField } from './identifiers'
 
 /**
  * Every error the service answers with is `{ error: { code, message } }` (plus `syncId` on a
@@ -28,7 +29,8 @@ export function badRequest(code: string, message: string): HttpError {
 }
 
 export interface ErrorBody {
-    error: { code: string; message: string }
+    /** `field` is set on INVALID_IDENTIFIER: the identifier at fault, e.g. `body/docs/0/id`. */
+    error: { code: string; message: string; field?: string }
     syncId?: string
 }
 
@@ -58,6 +60,7 @@ export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequ
 const STORE_CODES: Record<string, number> = {
     INVALID_DOCUMENT: 400,
     INVALID_REQUEST: 400,
+    INVALID_IDENTIFIER: 400,
     SYNC_ID_MISMATCH: 409,
 }
 
@@ -70,7 +73,14 @@ export function installErrorHandlers(app: FastifyInstance): void {
         if (caught instanceof SyncError && STORE_CODES[caught.code]) {
             const serverSyncId = (caught as SyncError & { serverSyncId?: unknown }).serverSyncId
             const extra = typeof serverSyncId === 'string' ? { syncId: serverSyncId } : {}
+            if (caught instanceof InvalidIdentifierError) {
+                return reply.status(400).send({ error: { code: caught.code, message: caught.message, field: caught.field } })
+            }
             return reply.status(STORE_CODES[caught.code]).send({ ...body(caught.code, caught.message), ...extra })
+        }
+        const identifierField = error.validation ? invalidIdentifierField(error.validation, error.validationContext) : undefined
+        if (identifierField !== undefined) {
+            return reply.status(400).send({ error: { code: 'INVALID_IDENTIFIER', message: `${identifierField} ${IDENTIFIER_RULE}`, field: identifierField } })
         }
         if (error.validation) {
             return reply.status(400).send(body('VALIDATION', error.message))

@@ -1,3 +1,7 @@
 export { createSyncService } from './service'
 export type { SyncServiceOptions } from './service'
 export * from './store'
+export * from './pairing'
+export * from './live'
+export { createToken, revokeToken, tokenIdOfToken, hashToken, SINGLE_USER_ID } from './auth'
+export type { CreateTokenOptions } from './auth'

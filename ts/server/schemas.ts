@@ -2,8 +2,11 @@
  * JSON schemas of every body and query string. Objects refuse unknown fields
  * (`additionalProperties: false`), and the service's Ajv neither removes nor coerces anything,
  * so a wrong type or an extra field is a 400 instead of being silently dropped or converted.
- * Query-string values arrive as strings and are parsed in the routes.
+ * Query-string values arrive as strings and are parsed in the routes. Every identifier (document
+ * id, clientId, deviceId, SyncId) follows the rule of `identifiers.ts`; a breach is answered 400
+ * `INVALID_IDENTIFIER` (see `errors.ts`).
  */
+import { identifierSchema } from './identifiers'
 
 /** Bounds the schemas are built with (see `ServiceLimits`). */
 export interface SchemaLimits {
@@ -12,9 +15,9 @@ export interface SchemaLimits {
     reconcileDocs: number
 }
 
-const clientId = { type: 'string', minLength: 1, maxLength: 256 } as const
-const syncId = { type: 'string', minLength: 1, maxLength: 256 } as const
-const deviceId = { type: 'string', minLength: 1, maxLength: 256 } as const
+const clientId = identifierSchema(256)
+const syncId = identifierSchema(256)
+const deviceId = identifierSchema(256)
 
 function docSchema(limits: SchemaLimits) {
     return {
@@ -22,7 +25,7 @@ function docSchema(limits: SchemaLimits) {
         additionalProperties: false,
         required: ['id', 'clientVersion', 'data'],
         properties: {
-            id: { type: 'string', minLength: 1, maxLength: limits.idLength },
+            id: identifierSchema(limits.idLength),
             clientVersion: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             data: { type: ['object', 'null'] },
             deleted: { type: 'boolean' },

@@ -1,5 +1,6 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { SyncIdMismatchError, badRequest } from '../errors'
+import { jsonDepthExceeds, stringifyJson } from '../json-values'
 import type { DocStore, StoredDoc } from '../store/types'
 
 /** Bounds on what one request may carry; each exceeded bound is a JSON 413 or 400. */
@@ -12,6 +13,11 @@ export interface ServiceLimits {
     idLength: number
     /** Largest document `data` as JSON, in UTF-8 bytes (400 DATA_TOO_LARGE). Default: 256 KiB. */
     dataBytes: number
+    /**
+     * Deepest nesting of objects and arrays in a document's `data`, `data` itself being level 1
+     * (400 DATA_TOO_DEEP), 1..1000. Default: 128 (the library refuses entry values deeper than 64).
+     */
+    dataDepth: number
     /** Largest `POST /Reconcile` body in bytes: it carries a client's whole state. Default: 64 MiB. */
     reconcileBodyBytes: number
     /** Most documents in one `POST /Reconcile` (413 TOO_MANY_DOCS). Default: 100000. */
@@ -20,6 +26,21 @@ export interface ServiceLimits {
     queryLimit: number
     /** Largest `limit` of `POST /Docs/Query` (larger ones are capped). Default: 5000. */
     maxQueryLimit: number
+    /**
+     * Heavy requests (a `POST /Docs` or `/Reconcile` body over `heavyBodyBytes` or of unknown
+     * length) in progress at once; past it 429 `BUSY` with `Retry-After`. With the body limits
+     * this bounds the memory bodies take. Default: 2.
+     */
+    maxHeavyRequests: number
+    /** A `POST /Docs` or `/Reconcile` body over this many bytes is heavy. Default: 1 MiB. */
+    heavyBodyBytes: number
+    /**
+     * Time for a request to arrive whole, headers and body, in ms (a slower one is answered 408
+     * and closed); 0 for none. Default: 120000.
+     */
+    requestTimeoutMs: number
+    /** Time for the headers to arrive, in ms (at most `requestTimeoutMs`). Default: 60000. */
+    headersTimeoutMs: number
 }
 
 export const DEFAULT_LIMITS: ServiceLimits = {
@@ -27,10 +48,15 @@ export const DEFAULT_LIMITS: ServiceLimits = {
     docsPerRequest: 5000,
     idLength: 1024,
     dataBytes: 256 * 1024,
+    dataDepth: 128,
     reconcileBodyBytes: 64 * 1024 * 1024,
     reconcileDocs: 100_000,
     queryLimit: 500,
     maxQueryLimit: 5000,
+    maxHeavyRequests: 2,
+    heavyBodyBytes: 1024 * 1024,
+    requestTimeoutMs: 120_000,
+    headersTimeoutMs: 60_000,
 }
 
 /** What every route needs. */
@@ -83,11 +109,37 @@ export function toDocOut(doc: StoredDoc): DocOut {
     }
 }
 
-/** Refuses a document whose `data` is too large, before anything is stored. */
+/**
+ * Refuses a document whose `data` is too deep or too large, before anything is stored. (The body
+ * parser already bounds the depth of the whole body; this names the document.)
+ */
 export function checkDataSizes(docs: Array<{ id: string; data: unknown }>, limits: ServiceLimits): void {
     for (const doc of docs) {
+        if (jsonDepthExceeds(doc.data, limits.dataDepth)) {
+            throw badRequest('DATA_TOO_DEEP', `Document '${doc.id}' has data nested deeper than ${limits.dataDepth} levels`)
+        }
         if (doc.data !== null && Buffer.byteLength(JSON.stringify(doc.data), 'utf8') > limits.dataBytes) {
             throw badRequest('DATA_TOO_LARGE', `Document '${doc.id}' has data larger than ${limits.dataBytes} bytes`)
         }
     }
+}
+
+/** `checkDataSizes` in chunks of `CHECK_CHUNK` documents, yielding to other requests between them. */
+export async function checkDataSizesInChunks(docs: Array<{ id: string; data: unknown }>, limits: ServiceLimits): Promise<void> {
+    for (let start = 0; start < docs.length; start += CHECK_CHUNK) {
+        if (start > 0) {
+            await new Promise<void>((resolve) => setImmediate(resolve))
+        }
+        checkDataSizes(docs.length <= CHECK_CHUNK ? docs : docs.slice(start, start + CHECK_CHUNK), limits)
+    }
+}
+
+const CHECK_CHUNK = 1000
+
+/**
+ * Makes `reply` serialize with `stringifyJson`: documents an older service stored may nest deeper
+ * than JSON.stringify's stack allows. (A custom serializer also needs the content type set.)
+ */
+export function serializeStoredDocs(reply: FastifyReply): void {
+    reply.type('application/json; charset=utf-8').serializer(stringifyJson)
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { v4 as uuidv4 } from 'uuid'
 import { ackBodySchema, deviceParamsSchema, registerDeviceBodySchema, syncIdHeaderSchema } from '../schemas'
+import { HttpError } from '../errors'
 import { checkSyncId } from './context'
 import type { RouteContext } from './context'
 
@@ -34,9 +35,18 @@ export function registerDeviceRoutes(app: FastifyInstance, context: RouteContext
         async (request) => {
             const syncId = await checkSyncId(context, request, request.body.syncId)
             const { deviceId } = request.params
-            await store.registerDevice({ userId: request.userId, deviceId, nowMs: context.now() })
-            await store.acknowledge({ userId: request.userId, deviceId, cursor: request.body.cursor })
-            return { syncId, deviceId, cursor: request.body.cursor }
+            const { userId } = request
+            // A user's last seq only grows, so a cursor within it now stays within it. A cursor
+            // beyond it would make a device that resumes from it skip changes not yet written.
+            const lastSeq = await store.lastSeq({ userId })
+            if (request.body.cursor > lastSeq) {
+                throw new HttpError(400, 'CURSOR_AHEAD', `Cursor ${request.body.cursor} is beyond the last seq ${lastSeq} of this user`, { lastSeq })
+            }
+            await store.registerDevice({ userId, deviceId, nowMs: context.now() })
+            await store.acknowledge({ userId, deviceId, cursor: request.body.cursor })
+            // The stored cursor never moves back: an older ack answers the newer cursor it kept.
+            const cursor = (await store.getDeviceCursor({ userId, deviceId })) ?? request.body.cursor
+            return { syncId, deviceId, cursor }
         },
     )
 }

@@ -1,9 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { HttpError, badRequest } from '../errors'
 import { docsBodySchema, queryBodySchema, queryStringSchema, syncIdHeaderSchema } from '../schemas'
-import type { IncomingDoc } from '../store/types'
-import { checkDataSizes, checkSyncId, clientSyncId, toDocOut } from './context'
+import type { IncomingDoc, UpsertResult } from '../store/types'
+import { yieldToEventLoop } from '../request-guard'
+import { checkDataSizesInChunks, checkSyncId, clientSyncId, serializeStoredDocs, toDocOut } from './context'
 import type { RouteContext } from './context'
+
+/** Documents per write transaction of a `POST /Docs`; the event loop is yielded between them. */
+export const WRITE_CHUNK = 500
 
 interface DocsBody {
     clientId: string
@@ -27,16 +31,27 @@ export function registerDocRoutes(app: FastifyInstance, context: RouteContext): 
         if (body.docs.length > limits.docsPerRequest) {
             throw new HttpError(413, 'TOO_MANY_DOCS', `At most ${limits.docsPerRequest} documents per request (got ${body.docs.length})`)
         }
-        checkDataSizes(body.docs, limits)
+        await checkDataSizesInChunks(body.docs, limits)
         const syncId = await checkSyncId(context, request, body.syncId)
-        const results = await store.upsertDocs({
-            userId: request.userId,
-            clientId: body.clientId,
-            docs: body.docs,
-            nowMs: context.now(),
-            // Checked again inside the write transaction, so a concurrent reset cannot slip in.
-            syncId: clientSyncId(request, body.syncId),
-        })
+        // A large batch is written in chunks, one transaction each, with other requests let in
+        // between: a retried batch finds the chunks that committed equal and discards them.
+        const results: UpsertResult[] = []
+        for (let start = 0; start < body.docs.length || start === 0; start += WRITE_CHUNK) {
+            if (start > 0) {
+                await yieldToEventLoop()
+            }
+            const chunk = body.docs.length <= WRITE_CHUNK ? body.docs : body.docs.slice(start, start + WRITE_CHUNK)
+            results.push(
+                ...(await store.upsertDocs({
+                    userId: request.userId,
+                    clientId: body.clientId,
+                    docs: chunk,
+                    nowMs: context.now(),
+                    // Checked again inside the write transaction, so a concurrent reset cannot slip in.
+                    syncId: clientSyncId(request, body.syncId),
+                })),
+            )
+        }
         return {
             syncId,
             results: results.map((result) => ({ id: result.id, status: result.status, lastUpdateUtc: result.lastUpdateUtc })),
@@ -46,7 +61,7 @@ export function registerDocRoutes(app: FastifyInstance, context: RouteContext): 
     app.post<{ Body: { clientId: string; syncId?: string }; Querystring: QueryString }>(
         '/Docs/Query',
         { schema: { body: queryBodySchema, querystring: queryStringSchema, headers: syncIdHeaderSchema } },
-        async (request) => {
+        async (request, reply) => {
             const query = request.query
             const syncId = await checkSyncId(context, request, request.body.syncId)
             const sinceSeq = query.since === undefined ? 0 : Number(query.since)
@@ -58,6 +73,7 @@ export function registerDocRoutes(app: FastifyInstance, context: RouteContext): 
                 sinceSeq,
                 limit,
             })
+            serializeStoredDocs(reply)
             return { syncId, docs: result.docs.map(toDocOut), cursor: result.cursor, hasMore: result.hasMore }
         },
     )

@@ -1,8 +1,11 @@
+import { Readable } from 'stream'
 import type { FastifyInstance } from 'fastify'
 import { HttpError } from '../errors'
 import { reconcileBodySchema } from '../schemas'
+import { jsonEqual, stringifyJson } from '../json-values'
+import { yieldToEventLoop } from '../request-guard'
 import type { DocStore, IncomingDoc, StoredDoc } from '../store/types'
-import { checkDataSizes, toDocOut } from './context'
+import { checkDataSizesInChunks, toDocOut } from './context'
 import type { RouteContext } from './context'
 
 /** Page size of the server-side walk over a user's documents. */
@@ -20,23 +23,66 @@ export function registerReconcileRoutes(app: FastifyInstance, context: RouteCont
     app.post<{ Body: { clientId: string; docs: IncomingDoc[] } }>(
         '/Reconcile',
         { bodyLimit: limits.reconcileBodyBytes, schema: { body: reconcileBodySchema(limits) } },
-        async (request) => {
+        async (request, reply) => {
             const { clientId, docs } = request.body
             const userId = request.userId
             if (docs.length > limits.reconcileDocs) {
                 throw new HttpError(413, 'TOO_MANY_DOCS', `At most ${limits.reconcileDocs} documents per reconciliation (got ${docs.length})`)
             }
-            checkDataSizes(docs, limits)
+            // Every check comes before the write: nothing after it may fail on the request's content.
+            await checkDataSizesInChunks(docs, limits)
             const syncId = await store.getSyncId()
             const clientState = latestPerId(docs)
-            const newer = await newerThanStored(store, userId, [...clientState.values()])
-            if (newer.length) {
-                await store.upsertDocs({ userId, clientId, docs: newer, nowMs: context.now() })
+            // In chunks, other requests let in between: a 100,000-document state otherwise holds
+            // the event loop for seconds.
+            const held = [...clientState.values()]
+            for (let start = 0; start < held.length; start += LIST_PAGE) {
+                await yieldToEventLoop()
+                const newer = await newerThanStored(store, userId, held.slice(start, start + LIST_PAGE))
+                if (newer.length) {
+                    await store.upsertDocs({ userId, clientId, docs: newer, nowMs: context.now() })
+                }
             }
-            const { missing, cursor } = await findMissing(store, userId, clientState)
-            return { syncId, docs: missing.map(toDocOut), cursor }
+            // The answer is streamed page by page, so the service never holds the documents the
+            // client lacks (for a new device: all of them) next to their serialization.
+            reply.type('application/json; charset=utf-8')
+            return reply.send(Readable.from(streamMissing(store, userId, syncId, clientState)))
         },
     )
+}
+
+/**
+ * `{"syncId":…,"docs":[…],"cursor":…}`: every stored document, walked in seq order, that the
+ * client lacks. Seqs become visible in order, so the last seq seen is a cursor below which
+ * nothing new can still appear (invariant 4): the client pulls on from it. Should the walk fail
+ * midway the stream breaks off, and the client, finding the body cut, tries again.
+ */
+async function* streamMissing(store: DocStore, userId: string, syncId: string, clientState: Map<string, IncomingDoc>): AsyncGenerator<string> {
+    yield `{"syncId":${JSON.stringify(syncId)},"docs":[`
+    let cursor = 0
+    let first = true
+    for (;;) {
+        await yieldToEventLoop()
+        const page = await store.listDocs({ userId, afterSeq: cursor, limit: LIST_PAGE })
+        const parts: string[] = []
+        for (const doc of page) {
+            const held = clientState.get(doc.id)
+            if (!held || held.clientVersion < doc.clientVersion || (held.clientVersion === doc.clientVersion && !sameContent(doc, held))) {
+                parts.push(stringifyJson(toDocOut(doc)))
+            }
+        }
+        if (parts.length) {
+            yield (first ? '' : ',') + parts.join(',')
+            first = false
+        }
+        if (page.length) {
+            cursor = page[page.length - 1].seq
+        }
+        if (page.length < LIST_PAGE) {
+            yield `],"cursor":${cursor}}`
+            return
+        }
+    }
 }
 
 /** The client's newest document per id (a state should not repeat ids, but may). */
@@ -65,47 +111,9 @@ async function newerThanStored(store: DocStore, userId: string, docs: IncomingDo
     })
 }
 
-/**
- * Walks every stored document in seq order. Seqs become visible in order, so the last seq seen
- * is a cursor below which nothing new can still appear (invariant 4): the client pulls on from it.
- */
-async function findMissing(store: DocStore, userId: string, clientState: Map<string, IncomingDoc>) {
-    const missing: StoredDoc[] = []
-    let cursor = 0
-    for (;;) {
-        const page = await store.listDocs({ userId, afterSeq: cursor, limit: LIST_PAGE })
-        for (const doc of page) {
-            const held = clientState.get(doc.id)
-            if (!held || held.clientVersion < doc.clientVersion || (held.clientVersion === doc.clientVersion && !sameContent(doc, held))) {
-                missing.push(doc)
-            }
-        }
-        if (page.length) {
-            cursor = page[page.length - 1].seq
-        }
-        if (page.length < LIST_PAGE) {
-            return { missing, cursor }
-        }
-    }
-}
-
 function sameContent(stored: StoredDoc, held: IncomingDoc): boolean {
     return stored.deleted === (held.deleted ?? false) && jsonEqual(stored.data, held.data)
 }
 
-/** Deep equality of JSON values, independent of object key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-    if (a === b) {
-        return true
-    }
-    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
-        return false
-    }
-    if (Array.isArray(a) && Array.isArray(b)) {
-        return a.length === b.length && a.every((item, index) => jsonEqual(item, b[index]))
-    }
-    const left = a as Record<string, unknown>
-    const right = b as Record<string, unknown>
-    const keys = Object.keys(left)
-    return keys.length === Object.keys(right).length && keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && jsonEqual(left[key], right[key]))
-}
+/** Deep equality of JSON values, independent of object key order (iterative: stored data may be deep). */
+export { jsonEqual } from '../json-values'

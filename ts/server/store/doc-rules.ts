@@ -4,6 +4,7 @@
  * `planUpsert`, and write what it returns, so SQLite and PostgreSQL decide identically.
  */
 import { SyncError } from '../../errors'
+import { isValidIdentifier, InvalidIdentifierError } from '../identifiers'
 import { IncomingDoc, UpsertResult, UpsertStatus } from './types'
 
 export const MAX_DOC_ID_LENGTH = 1024
@@ -60,6 +61,19 @@ export function requireNonEmptyString(value: unknown, what: string): string {
     return value
 }
 
+/**
+ * A key the store indexes rows by (user, client, device): a non-empty string (else
+ * InvalidStoreRequestError) that follows the identifier rule (else InvalidIdentifierError), the
+ * same on every store.
+ */
+export function requireIdentifier(value: unknown, what: string): string {
+    const text = requireNonEmptyString(value, what)
+    if (!isValidIdentifier(text)) {
+        throw new InvalidIdentifierError(what)
+    }
+    return text
+}
+
 export function requireCount(value: unknown, what: string, min: number): number {
     if (!Number.isSafeInteger(value) || (value as number) < min) {
         throw new InvalidStoreRequestError(`${what} must be an integer >= ${min}, got ${String(value)}`)
@@ -94,6 +108,9 @@ export function validateDocs(docs: unknown): ValidDoc[] {
         }
         if (id.length > MAX_DOC_ID_LENGTH) {
             throw new InvalidDocumentError(index, id, `id is longer than ${MAX_DOC_ID_LENGTH} characters`)
+        }
+        if (!isValidIdentifier(id)) {
+            throw new InvalidIdentifierError(`docs/${index}/id`)
         }
         if (!Number.isSafeInteger(clientVersion) || clientVersion < 0) {
             throw new InvalidDocumentError(index, id, `clientVersion must be a non-negative safe integer, got ${String(clientVersion)}`)

@@ -2,6 +2,10 @@
  * PostgreSQL schema of the sync service, as numbered migrations run by `PostgresDocStore.init()`
  * under an advisory lock (so several service processes starting together migrate once).
  * Every name is qualified with the store's schema.
+ *
+ * `docs.data` is `text` holding JSON.stringify's output on purpose, not `jsonb`: jsonb refuses
+ * `\u0000` (22P05) and lone-surrogate escapes such as `\ud800` (22P02), which document data may
+ * contain and must round-trip exactly. JSON.stringify escapes both, so the text is plain UTF-8.
  */
 export function postgresMigrations(schema: string): { version: number; sql: string }[] {
     const s = quoteIdentifier(schema)
@@ -44,6 +48,15 @@ CREATE TABLE ${s}.tokens (
     user_id text NOT NULL,
     created_ms bigint NOT NULL
 );
+`,
+        },
+        {
+            // Token ids for synclog token list/revoke: a prefix of the hash, so existing rows get theirs.
+            version: 2,
+            sql: `
+ALTER TABLE ${s}.tokens ADD COLUMN token_id text;
+UPDATE ${s}.tokens SET token_id = substr(token_hash, 1, 16);
+CREATE UNIQUE INDEX tokens_token_id ON ${s}.tokens (token_id);
 `,
         },
     ]

@@ -83,7 +83,7 @@ describe('PostgresDocStore with several service processes on one database', () =
         const syncIds = await Promise.all(stores.map(s => s.getSyncId()))
         expect(new Set(syncIds).size).toBe(1)
         const migrations = await admin.query(`SELECT version FROM "${schema}".schema_migrations`)
-        expect(migrations.rows).toEqual([{ version: 1 }])
+        expect(migrations.rows).toEqual([{ version: 1 }, { version: 2 }])
         await Promise.all(stores.map(s => s.close()))
     })
 

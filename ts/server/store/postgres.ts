@@ -10,12 +10,13 @@
  * `reset` takes an exclusive advisory lock that every write takes shared, so a write never
  * straddles a reset, and a write's SyncId check is atomic with it.
  */
-import { Pool, PoolClient } from 'pg'
+import type { Pool, PoolClient } from 'pg'
 import { v4 as uuidv4 } from 'uuid'
 import { SyncError } from '../../errors'
 import {
     planUpsert,
     requireCount,
+    requireIdentifier,
     requireNonEmptyString,
     requireOptionalCount,
     StoredVersion,
@@ -25,7 +26,7 @@ import {
     validateDocs,
 } from './doc-rules'
 import { postgresMigrations, quoteIdentifier } from './postgres-schema'
-import { DocQuery, DocQueryResult, DocStore, IncomingDoc, StoredDoc, UpsertResult } from './types'
+import { DocQuery, DocQueryResult, DocStore, IncomingDoc, StoredDoc, TokenInfo, UpsertResult, tokenIdOf } from './types'
 
 export interface PostgresDocStoreOptions {
     /** Used to create a pool the store owns (and ends on `close`). */
@@ -68,7 +69,9 @@ export class PostgresDocStore implements DocStore {
             throw new SyncError('SYNC_CONFIGURATION', `PostgresDocStore: invalid schema name '${this.schema}'`)
         }
         this.ownsPool = !options.pool
-        this.pool = options.pool ?? new Pool({ connectionString: options.connectionString })
+        // Loaded here, not at import: `storex-synclog/server` serves SQLite without `pg` installed.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        this.pool = options.pool ?? new (require('pg') as typeof import('pg')).Pool({ connectionString: options.connectionString })
         const s = quoteIdentifier(this.schema)
         this.t = {
             meta: `${s}.meta`,
@@ -136,8 +139,8 @@ export class PostgresDocStore implements DocStore {
         nowMs: number
         syncId?: string
     }): Promise<UpsertResult[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const clientId = requireNonEmptyString(options.clientId, 'clientId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const clientId = requireIdentifier(options.clientId, 'clientId')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         const docs = validateDocs(options.docs)
         return this.transaction(async client => {
@@ -203,13 +206,14 @@ export class PostgresDocStore implements DocStore {
     }
 
     async queryDocs(query: DocQuery): Promise<DocQueryResult> {
-        const userId = requireNonEmptyString(query.userId, 'userId')
+        const userId = requireIdentifier(query.userId, 'userId')
         const limit = requireCount(query.limit, 'limit', 1)
         const sinceSeq = requireOptionalCount(query.sinceSeq, 'sinceSeq')
         const sinceUtcMs = requireOptionalCount(query.sinceUtcMs, 'sinceUtcMs')
         const params: unknown[] = [userId, sinceSeq ?? 0]
         const conditions = ['user_id = $1', 'seq > $2']
         if (query.excludeClientId !== undefined) {
+            requireIdentifier(query.excludeClientId, 'excludeClientId')
             params.push(query.excludeClientId)
             conditions.push(`client_id <> $${params.length}`)
         }
@@ -228,8 +232,9 @@ export class PostgresDocStore implements DocStore {
     }
 
     async getDocs(options: { userId: string; ids: string[] }): Promise<StoredDoc[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const ids = [...new Set(options.ids)]
+        options.ids.forEach((id, index) => requireIdentifier(id, `ids/${index}`))
         if (ids.length === 0) {
             return []
         }
@@ -242,7 +247,7 @@ export class PostgresDocStore implements DocStore {
     }
 
     async listDocs(options: { userId: string; afterSeq: number; limit: number }): Promise<StoredDoc[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const afterSeq = requireCount(options.afterSeq, 'afterSeq', 0)
         const limit = requireCount(options.limit, 'limit', 1)
         const result = await this.pool.query(
@@ -253,8 +258,8 @@ export class PostgresDocStore implements DocStore {
     }
 
     async registerDevice(options: { userId: string; deviceId: string; nowMs: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const deviceId = requireNonEmptyString(options.deviceId, 'deviceId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const deviceId = requireIdentifier(options.deviceId, 'deviceId')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         await this.pool.query(
             `INSERT INTO ${this.t.devices} AS d (user_id, device_id, registered_ms, last_seen_ms, cursor) VALUES ($1, $2, $3, $3, 0)
@@ -265,8 +270,8 @@ export class PostgresDocStore implements DocStore {
     }
 
     async acknowledge(options: { userId: string; deviceId: string; cursor: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const deviceId = requireNonEmptyString(options.deviceId, 'deviceId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const deviceId = requireIdentifier(options.deviceId, 'deviceId')
         const cursor = requireCount(options.cursor, 'cursor', 0)
         await this.pool.query(
             `INSERT INTO ${this.t.devices} AS d (user_id, device_id, cursor) VALUES ($1, $2, $3)
@@ -276,6 +281,8 @@ export class PostgresDocStore implements DocStore {
     }
 
     async getDeviceCursor(options: { userId: string; deviceId: string }): Promise<number | null> {
+        requireIdentifier(options.userId, 'userId')
+        requireIdentifier(options.deviceId, 'deviceId')
         const result = await this.pool.query(`SELECT cursor FROM ${this.t.devices} WHERE user_id = $1 AND device_id = $2`, [
             options.userId,
             options.deviceId,
@@ -284,14 +291,14 @@ export class PostgresDocStore implements DocStore {
     }
 
     async createToken(options: { userId: string; tokenHash: string; nowMs: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const tokenHash = requireNonEmptyString(options.tokenHash, 'tokenHash')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         await this.transaction(async client => {
             await client.query(`INSERT INTO ${this.t.users} (user_id, created_ms) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`, [userId, nowMs])
             await client.query(
-                `INSERT INTO ${this.t.tokens} (token_hash, user_id, created_ms) VALUES ($1, $2, $3) ON CONFLICT (token_hash) DO NOTHING`,
-                [tokenHash, userId, nowMs],
+                `INSERT INTO ${this.t.tokens} (token_hash, user_id, created_ms, token_id) VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING`,
+                [tokenHash, userId, nowMs, tokenIdOf(tokenHash)],
             )
             const owner = await client.query(`SELECT user_id FROM ${this.t.tokens} WHERE token_hash = $1`, [tokenHash])
             if (owner.rows[0].user_id !== userId) {
@@ -303,6 +310,26 @@ export class PostgresDocStore implements DocStore {
     async findUserByTokenHash(tokenHash: string): Promise<string | null> {
         const result = await this.pool.query(`SELECT user_id FROM ${this.t.tokens} WHERE token_hash = $1`, [tokenHash])
         return result.rowCount === 0 ? null : result.rows[0].user_id
+    }
+
+    async listTokens(options: { userId?: string } = {}): Promise<TokenInfo[]> {
+        const columns = `SELECT token_id, user_id, created_ms FROM ${this.t.tokens}`
+        const result = options.userId === undefined
+            ? await this.pool.query(`${columns} ORDER BY created_ms, token_id`)
+            : await this.pool.query(`${columns} WHERE user_id = $1 ORDER BY created_ms, token_id`, [requireIdentifier(options.userId, 'userId')])
+        return result.rows.map(row => ({ tokenId: row.token_id as string, userId: row.user_id as string, createdMs: Number(row.created_ms) }))
+    }
+
+    async revokeToken(options: { tokenId: string }): Promise<boolean> {
+        const tokenId = requireNonEmptyString(options.tokenId, 'tokenId')
+        const result = await this.pool.query(`DELETE FROM ${this.t.tokens} WHERE token_id = $1`, [tokenId])
+        return (result.rowCount ?? 0) > 0
+    }
+
+    async lastSeq(options: { userId: string }): Promise<number> {
+        const userId = requireIdentifier(options.userId, 'userId')
+        const result = await this.pool.query(`SELECT last_seq FROM ${this.t.users} WHERE user_id = $1`, [userId])
+        return result.rowCount === 0 ? 0 : Number(result.rows[0].last_seq)
     }
 
     /** Runs `work` in one READ COMMITTED transaction (the row locks above rely on its per-statement snapshots). */

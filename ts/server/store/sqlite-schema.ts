@@ -2,6 +2,10 @@
  * SQLite schema of the sync service, as numbered migrations. `schema_migrations` records which
  * ran; each runs in the same BEGIN IMMEDIATE transaction as its record, so two processes opening
  * one file migrate once.
+ *
+ * `docs.data` holds JSON.stringify's output, in which NUL and lone surrogates are escapes, so any
+ * string in a document's data round-trips exactly (better-sqlite3 would otherwise write a lone
+ * surrogate as bytes that read back as U+FFFD characters).
  */
 export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
     {
@@ -42,6 +46,15 @@ CREATE TABLE tokens (
     user_id TEXT NOT NULL,
     created_ms INTEGER NOT NULL
 );
+`,
+    },
+    {
+        // Token ids for `synclog token list/revoke`: a prefix of the hash, so existing rows get theirs.
+        version: 2,
+        sql: `
+ALTER TABLE tokens ADD COLUMN token_id TEXT;
+UPDATE tokens SET token_id = substr(token_hash, 1, 16);
+CREATE UNIQUE INDEX tokens_token_id ON tokens (token_id);
 `,
     },
 ]

@@ -33,7 +33,7 @@ describe('SqliteDocStore specifics', () => {
         await b.close()
         const db = new Database(filename, { readonly: true })
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-        expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 })
+        expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 2 })
         db.close()
     })
 

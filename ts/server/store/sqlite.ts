@@ -3,12 +3,13 @@
  * BEGIN IMMEDIATE transaction, so writes are atomic and serialized database-wide; seq numbers
  * therefore become visible in order (invariant 4) without further locking.
  */
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { v4 as uuidv4 } from 'uuid'
 import { SyncConfigurationError, SyncError } from '../../errors'
 import {
     planUpsert,
     requireCount,
+    requireIdentifier,
     requireNonEmptyString,
     requireOptionalCount,
     StoredVersion,
@@ -18,7 +19,7 @@ import {
     validateDocs,
 } from './doc-rules'
 import { SQLITE_MIGRATIONS } from './sqlite-schema'
-import { DocQuery, DocQueryResult, DocStore, IncomingDoc, StoredDoc, UpsertResult } from './types'
+import { DocQuery, DocQueryResult, DocStore, IncomingDoc, StoredDoc, TokenInfo, UpsertResult, tokenIdOf } from './types'
 
 export interface SqliteDocStoreOptions {
     /** A file path, or ':memory:'. */
@@ -51,7 +52,10 @@ export class SqliteDocStore implements DocStore {
         if (this.database) {
             return
         }
-        const db = new Database(this.options.filename)
+        // Loaded here, not at import: `storex-synclog/server` serves PostgreSQL without `better-sqlite3` installed.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const BetterSqlite = require('better-sqlite3') as typeof import('better-sqlite3')
+        const db = new BetterSqlite(this.options.filename)
         try {
             db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 5000}`)
             if (this.options.filename !== ':memory:' && this.options.filename !== '') {
@@ -130,8 +134,8 @@ export class SqliteDocStore implements DocStore {
         nowMs: number
         syncId?: string
     }): Promise<UpsertResult[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const clientId = requireNonEmptyString(options.clientId, 'clientId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const clientId = requireIdentifier(options.clientId, 'clientId')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         const docs = validateDocs(options.docs)
         const db = this.db
@@ -181,13 +185,14 @@ export class SqliteDocStore implements DocStore {
     }
 
     async queryDocs(query: DocQuery): Promise<DocQueryResult> {
-        const userId = requireNonEmptyString(query.userId, 'userId')
+        const userId = requireIdentifier(query.userId, 'userId')
         const limit = requireCount(query.limit, 'limit', 1)
         const sinceSeq = requireOptionalCount(query.sinceSeq, 'sinceSeq')
         const sinceUtcMs = requireOptionalCount(query.sinceUtcMs, 'sinceUtcMs')
         const conditions = ['user_id = ?', 'seq > ?']
         const params: unknown[] = [userId, sinceSeq ?? 0]
         if (query.excludeClientId !== undefined) {
+            requireIdentifier(query.excludeClientId, 'excludeClientId')
             conditions.push('client_id <> ?')
             params.push(query.excludeClientId)
         }
@@ -204,8 +209,9 @@ export class SqliteDocStore implements DocStore {
     }
 
     async getDocs(options: { userId: string; ids: string[] }): Promise<StoredDoc[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const ids = [...new Set(options.ids)]
+        options.ids.forEach((id, index) => requireIdentifier(id, `ids/${index}`))
         const found = new Map<string, StoredDoc>()
         for (let start = 0; start < ids.length; start += ID_CHUNK) {
             const chunk = ids.slice(start, start + ID_CHUNK)
@@ -219,7 +225,7 @@ export class SqliteDocStore implements DocStore {
     }
 
     async listDocs(options: { userId: string; afterSeq: number; limit: number }): Promise<StoredDoc[]> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const afterSeq = requireCount(options.afterSeq, 'afterSeq', 0)
         const limit = requireCount(options.limit, 'limit', 1)
         const sql = `SELECT ${DOC_COLUMNS} FROM docs INDEXED BY docs_user_seq WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`
@@ -228,8 +234,8 @@ export class SqliteDocStore implements DocStore {
     }
 
     async registerDevice(options: { userId: string; deviceId: string; nowMs: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const deviceId = requireNonEmptyString(options.deviceId, 'deviceId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const deviceId = requireIdentifier(options.deviceId, 'deviceId')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         this.prepare(`
             INSERT INTO devices (user_id, device_id, registered_ms, last_seen_ms, cursor) VALUES (?, ?, ?, ?, 0)
@@ -239,8 +245,8 @@ export class SqliteDocStore implements DocStore {
     }
 
     async acknowledge(options: { userId: string; deviceId: string; cursor: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
-        const deviceId = requireNonEmptyString(options.deviceId, 'deviceId')
+        const userId = requireIdentifier(options.userId, 'userId')
+        const deviceId = requireIdentifier(options.deviceId, 'deviceId')
         const cursor = requireCount(options.cursor, 'cursor', 0)
         this.prepare(`
             INSERT INTO devices (user_id, device_id, cursor) VALUES (?, ?, ?)
@@ -249,6 +255,8 @@ export class SqliteDocStore implements DocStore {
     }
 
     async getDeviceCursor(options: { userId: string; deviceId: string }): Promise<number | null> {
+        requireIdentifier(options.userId, 'userId')
+        requireIdentifier(options.deviceId, 'deviceId')
         const row = this.prepare('SELECT cursor FROM devices WHERE user_id = ? AND device_id = ?').get(options.userId, options.deviceId) as
             | { cursor: number }
             | undefined
@@ -256,14 +264,14 @@ export class SqliteDocStore implements DocStore {
     }
 
     async createToken(options: { userId: string; tokenHash: string; nowMs: number }): Promise<void> {
-        const userId = requireNonEmptyString(options.userId, 'userId')
+        const userId = requireIdentifier(options.userId, 'userId')
         const tokenHash = requireNonEmptyString(options.tokenHash, 'tokenHash')
         const nowMs = requireCount(options.nowMs, 'nowMs', 0)
         const db = this.db
         db.transaction(() => {
             this.prepare('INSERT INTO users (user_id, last_seq, created_ms) VALUES (?, 0, ?) ON CONFLICT (user_id) DO NOTHING').run(userId, nowMs)
-            this.prepare('INSERT INTO tokens (token_hash, user_id, created_ms) VALUES (?, ?, ?) ON CONFLICT (token_hash) DO NOTHING')
-                .run(tokenHash, userId, nowMs)
+            this.prepare('INSERT INTO tokens (token_hash, user_id, created_ms, token_id) VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING')
+                .run(tokenHash, userId, nowMs, tokenIdOf(tokenHash))
             const owner = this.prepare('SELECT user_id FROM tokens WHERE token_hash = ?').get(tokenHash) as { user_id: string }
             if (owner.user_id !== userId) {
                 throw new SyncError('TOKEN_CONFLICT', 'This token hash already belongs to another user')
@@ -274,6 +282,26 @@ export class SqliteDocStore implements DocStore {
     async findUserByTokenHash(tokenHash: string): Promise<string | null> {
         const row = this.prepare('SELECT user_id FROM tokens WHERE token_hash = ?').get(tokenHash) as { user_id: string } | undefined
         return row ? row.user_id : null
+    }
+
+    async listTokens(options: { userId?: string } = {}): Promise<TokenInfo[]> {
+        const rows = (options.userId === undefined
+            ? this.prepare('SELECT token_id, user_id, created_ms FROM tokens ORDER BY created_ms, token_id').all()
+            : this.prepare('SELECT token_id, user_id, created_ms FROM tokens WHERE user_id = ? ORDER BY created_ms, token_id').all(
+                  requireIdentifier(options.userId, 'userId'),
+              )) as { token_id: string; user_id: string; created_ms: number }[]
+        return rows.map(row => ({ tokenId: row.token_id, userId: row.user_id, createdMs: row.created_ms }))
+    }
+
+    async revokeToken(options: { tokenId: string }): Promise<boolean> {
+        const tokenId = requireNonEmptyString(options.tokenId, 'tokenId')
+        return this.prepare('DELETE FROM tokens WHERE token_id = ?').run(tokenId).changes > 0
+    }
+
+    async lastSeq(options: { userId: string }): Promise<number> {
+        const userId = requireIdentifier(options.userId, 'userId')
+        const row = this.prepare('SELECT last_seq FROM users WHERE user_id = ?').get(userId) as { last_seq: number } | undefined
+        return row ? row.last_seq : 0
     }
 }
 

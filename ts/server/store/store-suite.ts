@@ -224,6 +224,55 @@ export function runDocStoreTests(name: string, createStore: () => Promise<DocSto
             })
         })
 
+        describe('identifiers and hostile strings (issue 14)', () => {
+            const bad = ['a\u0000b', 'k\ud800', '\udc00', 'cut\ud83c']
+
+            it('refuses NUL and lone surrogates in every key with INVALID_IDENTIFIER, storing nothing', async () => {
+                for (const value of bad) {
+                    const attempts: Array<[() => Promise<unknown>, string]> = [
+                        [() => upsert(value, 'c', [doc('a', 1)]), 'userId'],
+                        [() => upsert('u', value, [doc('a', 1)]), 'clientId'],
+                        [() => upsert('u', 'c', [doc('fine', 1), doc(value, 1)]), 'docs/1/id'],
+                        [() => store.queryDocs({ userId: value, limit: 10 }), 'userId'],
+                        [() => store.queryDocs({ userId: 'u', excludeClientId: value, limit: 10 }), 'excludeClientId'],
+                        [() => store.getDocs({ userId: 'u', ids: ['fine', value] }), 'ids/1'],
+                        [() => store.listDocs({ userId: value, afterSeq: 0, limit: 10 }), 'userId'],
+                        [() => store.registerDevice({ userId: 'u', deviceId: value, nowMs: T0 }), 'deviceId'],
+                        [() => store.acknowledge({ userId: 'u', deviceId: value, cursor: 1 }), 'deviceId'],
+                        [() => store.getDeviceCursor({ userId: 'u', deviceId: value }), 'deviceId'],
+                        [() => store.createToken({ userId: value, tokenHash: 'h', nowMs: T0 }), 'userId'],
+                    ]
+                    for (const [attempt, field] of attempts) {
+                        const error = await attempt().then(() => undefined, (e: unknown) => e)
+                        expect(error).toBeInstanceOf(SyncError)
+                        expect(error).toMatchObject({ code: 'INVALID_IDENTIFIER', field })
+                    }
+                }
+                expect(await all('u')).toEqual([])
+                expect(await store.findUserByTokenHash('h')).toBeNull()
+            })
+
+            it('keeps ids that differ only after a surrogate pair apart', async () => {
+                await upsert('u\ud83c\udf89', 'c\ud83c\udf89', [doc('k\ud83c\udf89', 100), doc('k\ud83c\udf8a', 1)])
+                expect((await upsert('u\ud83c\udf89', 'c', [doc('k\ud83c\udf89', 1)]))[0].status).toBe('discarded')
+                expect((await all('u\ud83c\udf89')).map((d) => [d.id, d.clientVersion])).toEqual([['k\ud83c\udf89', 100], ['k\ud83c\udf8a', 1]])
+            })
+
+            it('round-trips lone surrogates and NUL inside data exactly, in values and keys', async () => {
+                const data = {
+                    lone: ['\ud800', '\udfff', 'cut \ud83c', '\udf89 first', 'a\ud800b\udc00c'],
+                    nul: ['\u0000', 'a\u0000b'],
+                    'key \u0000 nul': { 'key \ud800 lone': '\udbff\u0000' },
+                    pair: '\ud83c\udf89',
+                }
+                await upsert('u', 'c', [doc('hostile', 1, data)])
+                const [read] = await store.getDocs({ userId: 'u', ids: ['hostile'] })
+                expect(read.data).toStrictEqual(data)
+                expect(JSON.stringify(read.data)).toBe(JSON.stringify(data))
+                expect((await all('u'))[0].data).toStrictEqual(data)
+            })
+        })
+
         describe('users', () => {
             it('isolates documents and seqs per user', async () => {
                 await upsert('alice', 'c', [doc('shared', 5, { owner: 'alice' }), doc('only-alice', 1)])

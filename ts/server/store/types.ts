@@ -73,7 +73,9 @@ export interface DocStore {
      *
      * With `syncId` given, the write is refused with a `SyncIdMismatchError` (code 'SYNC_ID_MISMATCH')
      * when it is not the server's SyncId, checked atomically with the write (a concurrent `reset`
-     * cannot slip in between). Invalid documents throw `InvalidDocumentError`; nothing is stored.
+     * cannot slip in between). Invalid documents throw `InvalidDocumentError`, and ids, user ids or
+     * clientIds with NUL or a lone surrogate `InvalidIdentifierError` (on every method that takes
+     * them, the same on every store); nothing is stored.
      */
     upsertDocs(options: { userId: string; clientId: string; docs: IncomingDoc[]; nowMs: number; syncId?: string }): Promise<UpsertResult[]>
 
@@ -94,4 +96,26 @@ export interface DocStore {
     createToken(options: { userId: string; tokenHash: string; nowMs: number }): Promise<void>
     /** The user owning a token hash, or null. */
     findUserByTokenHash(tokenHash: string): Promise<string | null>
+    /** Tokens (never their hashes) in creation order, of one user or of all. */
+    listTokens(options?: { userId?: string }): Promise<TokenInfo[]>
+    /** Deletes a token by its id; resolves whether one was deleted. Its requests get 401 from then on. */
+    revokeToken(options: { tokenId: string }): Promise<boolean>
+
+    /** The user's last assigned seq (0 before the first write): no cursor can be beyond it. */
+    lastSeq(options: { userId: string }): Promise<number>
+}
+
+/** A token as `listTokens` shows it: an id to revoke it by, never the token or its hash. */
+export interface TokenInfo {
+    /** The first 16 hex digits of the token's SHA-256 hash (`tokenIdOf`). */
+    tokenId: string
+    userId: string
+    createdMs: number
+}
+
+/** Length of a token id: a prefix of the token's hash, so existing tokens get one without a secret. */
+export const TOKEN_ID_LENGTH = 16
+
+export function tokenIdOf(tokenHash: string): string {
+    return tokenHash.slice(0, TOKEN_ID_LENGTH)
 }

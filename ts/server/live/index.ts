@@ -1,0 +1,7 @@
+export { LiveHub } from './hub'
+export type { LiveBridge, LiveNotification, LiveSubscriber } from './hub'
+export { PostgresLiveBridge } from './postgres-bridge'
+export type { PostgresLiveBridgeOptions } from './postgres-bridge'
+export { registerLiveRoutes, DEFAULT_LIVE_KEEP_ALIVE_MS } from './route'
+export type { LiveRouteOptions } from './route'
+export { observeCommits } from './observe-commits'
