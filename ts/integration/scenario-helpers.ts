@@ -1,5 +1,6 @@
 import type StorageManager from '@worldbrain/storex'
 import { createBackendAdapter } from '../backend'
+import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import type { SyncLogEntry } from '../entries/types'
@@ -53,6 +54,7 @@ export async function createPairDevices(
                 sharedLog,
                 storageManager,
                 generateId: idGenerator(`obj${index}`),
+                generateDeviceId: () => `device-${String.fromCharCode(97 + index)}`,
                 ...(options.clock ? { now: options.clock.now } : {}),
                 ...options.perDevice?.(index, storageManager),
             }),
@@ -90,8 +92,8 @@ export class FaultySharedLog implements SharedSyncLog {
 
     constructor(readonly inner: SharedSyncLog) {}
 
-    registerDevice(options?: { deviceId?: string }): Promise<{ deviceId: string }> {
-        return this.inner.registerDevice(options)
+    async registerDevice(options?: { deviceId?: string }): Promise<{ deviceId: string }> {
+        return this.inner.registerDevice ? this.inner.registerDevice(options) : { deviceId: options?.deviceId ?? '' }
     }
 
     async writeEntries(options: { deviceId: string; entries: SyncLogEntry[] }): Promise<void> {
@@ -172,6 +174,10 @@ export class FaultyAdapter implements BackendAdapter {
             findObjects: (collection, where, options) => ops.findObjects(collection, where, options),
             updateObjects: async (collection, where, updates) => (this.check(collection), ops.updateObjects(collection, where, updates)),
             deleteObjects: async (collection, where) => (this.check(collection), ops.deleteObjects(collection, where)),
+            // The bulk and keyed operations too, so faults reach the paths the adapters really take.
+            putObjects: async (collection, objects) => (this.check(collection), putAll(ops, collection, objects)),
+            insertObject: ops.insertObject && (async (collection, object) => (this.check(collection), ops.insertObject!(collection, object))),
+            updateObjectByPk: ops.updateObjectByPk && (async (collection, where, values) => (this.check(collection), ops.updateObjectByPk!(collection, where, values))),
         }
     }
 }

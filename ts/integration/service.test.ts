@@ -231,8 +231,10 @@ describe('library devices through the service', () => {
         expect(new Set(page.entries.map(entry => entry.deviceId))).toEqual(new Set([bob1.deviceId]))
         expect(new Set((await serverDocs(store, 'alice')).map(doc => doc.data.deviceId))).toEqual(new Set([alice1.deviceId, alice2.deviceId]))
 
-        // Without a valid token a device cannot even register.
-        await expect(connect(url)).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' })
-        await expect(connect(url, { token: 'not-a-real-token' })).rejects.toMatchObject({ status: 401 })
+        // Without a valid token a device sets up (offline first) but its first sync is refused.
+        const anonymous = await connect(url)
+        await expect(anonymous.syncNow()).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' })
+        const forged = await connect(url, { token: 'not-a-real-token' })
+        await expect(forged.syncNow()).rejects.toMatchObject({ status: 401 })
     })
 })
