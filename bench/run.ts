@@ -10,6 +10,11 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<BenchTable[]
     'write-path': () => import('./write-path'),
     'service': () => import('./service'),
     sync: () => import('./sync-throughput'),
+    live: () => import('./live-latency'),
+    'initial-sync': () => import('./initial-sync'),
+    memex: () => import('./memex'),
+    fairness: () => import('./fairness'),
+    load: () => import('./load'),
 }
 
 async function main(): Promise<void> {

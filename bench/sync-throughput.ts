@@ -12,8 +12,10 @@ import type { TestDevice } from '../ts/integration/devices'
 import { MemorySharedSyncLog } from '../ts/shared-log/memory'
 import type { BenchTable } from './table'
 
-const NOTES = 5_000
-const RUNS = 3
+/** Scale by env: SYNC_NOTES (default 5,000 notes = 10,000 changes), SYNC_RUNS, SYNC_BACKENDS=dexie,sqlite. */
+const NOTES = Number(process.env.SYNC_NOTES ?? 5_000)
+const RUNS = Number(process.env.SYNC_RUNS ?? 3)
+const SELECTED = (process.env.SYNC_BACKENDS ?? 'dexie,sqlite').split(',')
 
 interface Backend {
     label: string
@@ -43,12 +45,12 @@ function finalNote(index: number): { id: string; title: string; rank: number; bo
 }
 
 /** Makes the 10,000 changes on A (not timed): creates, then a title update of each note. */
-async function makeChanges(a: TestDevice): Promise<void> {
-    for (let index = 0; index < NOTES; index++) {
+async function makeChanges(a: TestDevice, notes = NOTES): Promise<void> {
+    for (let index = 0; index < notes; index++) {
         const { id, rank, body } = finalNote(index)
         await a.storageManager.collection('note').createObject({ id, title: `note ${index}`, rank, body })
     }
-    for (let index = 0; index < NOTES; index++) {
+    for (let index = 0; index < notes; index++) {
         await a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: finalNote(index).title })
     }
 }
@@ -84,7 +86,14 @@ async function floorOnce(backend: Backend): Promise<number> {
 
 export async function run(): Promise<BenchTable[]> {
     const tables: BenchTable[] = []
-    for (const backend of BACKENDS) {
+    const sizes = (name: string) => (process.env[name] ?? '').split(',').filter(Boolean).map(Number)
+    if (sizes('SYNC_SCALE').length || sizes('SYNC_STORED').length) {
+        // Scaling runs only (Dexie): they take minutes at 100k, so they run when asked for.
+        if (sizes('SYNC_SCALE').length) tables.push(await scalingTable(sizes('SYNC_SCALE')))
+        if (sizes('SYNC_STORED').length) tables.push(await storedTable(sizes('SYNC_STORED')))
+        return tables
+    }
+    for (const backend of BACKENDS.filter(candidate => SELECTED.some(name => candidate.label.toLowerCase().includes(name)))) {
         tables.push(...(await runBackend(backend)))
     }
     return tables
@@ -108,10 +117,10 @@ async function runBackend(backend: Backend): Promise<BenchTable[]> {
     const row = (step: string, ms: number) => [step, entries, Math.round(ms), Math.round((entries / ms) * 1000), ms / floor]
     return [
         {
-            title: `Sync throughput: 10,000 changes from device A to device B (memory shared log, ${backend.label})`,
+            title: `Sync throughput: ${(2 * NOTES).toLocaleString('en-US')} changes from device A to device B (memory shared log, ${backend.label})`,
             columns: ['step', 'entries', 'median ms', 'entries/s', '× floor'],
             rows: [
-                ['floor: B writes the 5,000 final notes with plain Storex', NOTES, Math.round(floor), Math.round((NOTES / floor) * 1000), 1],
+                [`floor: B writes the ${NOTES.toLocaleString('en-US')} final notes with plain Storex`, NOTES, Math.round(floor), Math.round((NOTES / floor) * 1000), 1],
                 row('A pushes (client log -> shared log)', median(pushes)),
                 row('B pulls, reconciles and applies', median(pulls)),
                 row('total sync (push + pull + reconcile + apply)', total),
@@ -122,6 +131,91 @@ async function runBackend(backend: Backend): Promise<BenchTable[]> {
             ],
         },
     ]
+}
+
+/** Wall and CPU ms of `body`, and the most heap it added over what was in use before it. */
+async function measured(body: () => Promise<void>): Promise<{ ms: number; cpuMs: number; peakMiB: number }> {
+    const before = process.memoryUsage().heapUsed
+    let peak = before
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 20)
+    const cpu = process.cpuUsage()
+    const start = performance.now()
+    await body()
+    const ms = performance.now() - start
+    clearInterval(sampler)
+    const used = process.cpuUsage(cpu)
+    return { ms, cpuMs: (used.user + used.system) / 1000, peakMiB: (Math.max(peak, process.memoryUsage().heapUsed) - before) / 2 ** 20 }
+}
+
+/** The same A→B sync (n creates + n title updates) at each size: is the cost per note flat? */
+async function scalingTable(sizes: number[]): Promise<BenchTable> {
+    const rows: Array<Array<string | number>> = []
+    let base: number | null = null
+    // A warm-up sync first, so the smallest size is not measured on cold code.
+    const runs = [Math.min(1000, sizes[0]), ...sizes]
+    for (const [position, size] of runs.entries()) {
+        const warmUp = position === 0
+        const sharedLog = new MemorySharedSyncLog()
+        const a = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
+        const b = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
+        await makeChanges(a, size)
+        const result = await measured(async () => {
+            await a.syncNow()
+            await b.syncNow()
+        })
+        const count = await b.storageManager.collection('note').countObjects({})
+        if (count !== size) throw new Error(`B holds ${count} notes, expected ${size}`)
+        const cpuPerNote = (result.cpuMs * 1000) / size
+        if (warmUp) {
+            continue
+        }
+        base ??= cpuPerNote
+        rows.push([size, 2 * size, Math.round(result.ms), (result.ms * 1000) / size, cpuPerNote, cpuPerNote / base, result.peakMiB])
+    }
+    return {
+        title: 'Sync A→B at growing size (memory shared log, Dexie on fake-indexeddb)',
+        columns: ['notes', 'entries', 'wall ms', 'µs per note', 'CPU µs per note', '× smallest (CPU)', 'peak heap added MiB'],
+        rows,
+        notes: ['Each size: n creates + n title updates on A (not timed), then A pushes and B pulls; one run per size. Peak heap: the most the sync added over the heap in use before it (fake-indexeddb holds both databases in the same heap).'],
+    }
+}
+
+/** 1,000 title updates synced A→B with `stored` notes already on both devices. */
+async function storedTable(sizes: number[]): Promise<BenchTable> {
+    const CHANGES = 1000
+    const rows: Array<Array<string | number>> = []
+    let base: number | null = null
+    for (const stored of sizes) {
+        const sharedLog = new MemorySharedSyncLog()
+        const a = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
+        const b = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
+        const seedStart = performance.now()
+        for (let start = 0; start < stored; start += 500) {
+            const steps = []
+            for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
+            await a.storageManager.operation('executeBatch', steps)
+        }
+        await a.syncNow()
+        await b.syncNow()
+        const seedS = (performance.now() - seedStart) / 1000
+        // Spread over the whole collection (a fixed stride), so the changed notes are not all new or adjacent.
+        for (let change = 0; change < CHANGES; change++) {
+            const index = (change * 7919) % stored
+            await a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: `changed ${change}` })
+        }
+        const result = await measured(async () => {
+            await a.syncNow()
+            await b.syncNow()
+        })
+        base ??= result.cpuMs
+        rows.push([stored, Math.round(seedS), CHANGES, Math.round(result.ms), Math.round(result.cpuMs), result.cpuMs / base, result.peakMiB])
+    }
+    return {
+        title: 'Syncing 1,000 changes A→B with many objects already stored (memory shared log, Dexie on fake-indexeddb)',
+        columns: ['objects stored', 'seed s', 'changes', 'wall ms', 'CPU ms', '× smallest (CPU)', 'peak heap added MiB'],
+        rows,
+        notes: ['Seeded through the library (logged executeBatch of 500 creates on A, then synced to B, not timed); then 1,000 title updates on A, timed: A pushes, B pulls and applies. One run per size.'],
+    }
 }
 
 if (require.main === module) {

@@ -12,9 +12,11 @@ import { createDevice, createDexieStorageManager, createSqliteStorageManager } f
 import { MemorySharedSyncLog } from '../ts/shared-log/memory'
 import type { BenchTable } from './table'
 
-const WRITES = 10_000
+/** Scale by env: WRITE_COUNT (default 10,000), WRITE_RUNS (3), WRITE_BACKENDS=dexie,sqlite. */
+const WRITES = Number(process.env.WRITE_COUNT ?? 10_000)
 const WARM_UP_WRITES = 1_000
-const RUNS = 3
+const RUNS = Number(process.env.WRITE_RUNS ?? 3)
+const SELECTED = (process.env.WRITE_BACKENDS ?? 'dexie,sqlite').split(',')
 const SEED = 20261123
 const TARGET_RATIO = 1.5
 
@@ -150,10 +152,47 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function run(): Promise<BenchTable[]> {
     const tables: BenchTable[] = []
-    for (const { label, setups } of BACKEND_SETUPS) {
+    const stored = (process.env.WRITE_STORED ?? '').split(',').filter(Boolean).map(Number)
+    if (stored.length) {
+        // Scaling only (Dexie): seeding 100k objects takes a while, so it runs when asked for.
+        return [await storedTable(stored)]
+    }
+    for (const { label, setups } of BACKEND_SETUPS.filter(candidate => SELECTED.some(name => candidate.label.toLowerCase().includes(name)))) {
         tables.push(...(await runBackend(label, setups)))
     }
     return tables
+}
+
+/**
+ * The logged write path with `n` objects (and their log entries) already stored: the per-write
+ * cost should not grow with the database. Seeded with logged executeBatch calls of 500 creates.
+ */
+async function storedTable(sizes: number[]): Promise<BenchTable> {
+    const writes = makeWorkload(Math.min(WRITES, 5_000))
+    const rows: Array<Array<string | number>> = []
+    let base: number | null = null
+    const warm = await SETUPS[1].create()
+    await runWorkload(warm.manager, makeWorkload(WARM_UP_WRITES, SEED + 1))
+    for (const size of sizes) {
+        const device = await createDevice({ sharedLog: new MemorySharedSyncLog() })
+        for (let start = 0; start < size; start += 500) {
+            const steps = []
+            for (let index = start; index < Math.min(size, start + 500); index++) {
+                steps.push({ operation: 'createObject', collection: 'note', args: { id: `stored-${index}`, title: `stored ${index}`, rank: index % 1000 } })
+            }
+            await device.storageManager.operation('executeBatch', steps)
+        }
+        const { wallMs, cpuMs } = await runWorkload(device.storageManager, writes)
+        const cpuPerWrite = (cpuMs * 1000) / writes.length
+        base ??= cpuPerWrite
+        rows.push([size, writes.length, (wallMs * 1000) / writes.length, cpuPerWrite, cpuPerWrite / base])
+    }
+    return {
+        title: 'Write path with many objects already stored (setupSync, Dexie on fake-indexeddb)',
+        columns: ['objects stored', 'writes', 'µs per write', 'CPU µs per write', '× smallest (CPU)'],
+        rows,
+        notes: ['The same mixed workload on a database already holding that many notes and their (unshared) log entries; one run per size after a warm-up.'],
+    }
 }
 
 async function runBackend(label: string, SETUPS: Setup[]): Promise<BenchTable[]> {

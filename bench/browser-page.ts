@@ -1,0 +1,151 @@
+/**
+ * The page side of `npm run bench:browser`: bundled for the browser (esbuild, as an app bundles
+ * the library) and run in headless Chromium on its real IndexedDB. Every run opens a database of
+ * its own and deletes it afterwards. Timings are `performance.now()` in the page.
+ */
+import StorageManager from '@worldbrain/storex'
+import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import Dexie from 'dexie'
+import { HttpSharedSyncLog, MemorySharedSyncLog, setupSync } from '../ts/index'
+import type { SyncSetup } from '../ts/index'
+
+/**
+ * Dexie turns on its debug mode (long async stack traces, an Error per promise) for pages of
+ * localhost and 127.0.0.1, where this page is; a deployed app never runs in it. The bench turns it
+ * off unless SYNCLOG_BENCH_DEXIE_DEBUG=1.
+ */
+export function setDexieDebug(on: boolean): void {
+    ;(Dexie as unknown as { debug: boolean }).debug = on
+}
+
+export type Write = { kind: 'create'; title: string; rank: number } | { kind: 'update'; pick: number; title: string; rank: number } | { kind: 'delete'; pick: number }
+
+export interface BenchNote {
+    id: string
+    title: string
+    rank: number
+    body: string
+}
+
+function storageManagerFor(dbName: string): StorageManager {
+    const storageManager = new StorageManager({ backend: new DexieStorageBackend({ dbName }) })
+    storageManager.registry.registerCollections({
+        note: {
+            version: new Date('2026-01-01'),
+            fields: { title: { type: 'string' }, rank: { type: 'int', optional: true }, body: { type: 'text', optional: true } },
+        },
+    })
+    return storageManager
+}
+
+/** The floor's notes carry the string keys they have under sync (auto-PK makes `id` a string). */
+function plainStorageManagerFor(dbName: string): StorageManager {
+    const storageManager = storageManagerFor(dbName)
+    storageManager.registry.collections.note.fields.id.type = 'string'
+    return storageManager
+}
+
+const devices = new Map<string, { storageManager: StorageManager; sync: SyncSetup | null }>()
+
+async function close(dbName: string): Promise<void> {
+    const device = devices.get(dbName)
+    devices.delete(dbName)
+    ;(device?.storageManager.backend as unknown as { dexieInstance?: { close(): void } } | undefined)?.dexieInstance?.close()
+    await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(dbName)
+        request.onsuccess = () => resolve()
+        request.onerror = () => reject(request.error)
+        request.onblocked = () => resolve()
+    })
+}
+
+/** Runs the write workload on a fresh database, plain Storex or through setupSync; returns ms. */
+export async function writePath(dbName: string, mode: 'plain' | 'sync', writes: Write[]): Promise<{ ms: number; entries: number }> {
+    const storageManager = storageManagerFor(dbName)
+    let sync: SyncSetup | null = null
+    if (mode === 'plain') {
+        await storageManager.finishInitialization()
+    } else {
+        sync = await setupSync({ storageManager, collections: ['note'], sharedLog: new MemorySharedSyncLog() })
+    }
+    devices.set(dbName, { storageManager, sync })
+    const notes = storageManager.collection('note')
+    const live: Array<string | number> = []
+    const start = performance.now()
+    for (const write of writes) {
+        if (write.kind === 'create') {
+            const { object } = await notes.createObject({ title: write.title, rank: write.rank })
+            live.push(object.id as string | number)
+        } else {
+            const index = Math.floor(write.pick * live.length)
+            if (write.kind === 'update') {
+                await storageManager.operation('updateObject', 'note', { id: live[index] }, { title: write.title, rank: write.rank })
+            } else {
+                await storageManager.operation('deleteObject', 'note', { id: live[index] })
+                live[index] = live[live.length - 1]
+                live.pop()
+            }
+        }
+    }
+    const ms = performance.now() - start
+    const entries = sync ? await sync.clientLog.countEntries() : 0
+    await close(dbName)
+    return { ms, entries }
+}
+
+/** A device on the service that served the page. */
+export async function openSyncDevice(dbName: string): Promise<string> {
+    const storageManager = storageManagerFor(dbName)
+    const sync = await setupSync({ storageManager, collections: ['note'], sharedLog: new HttpSharedSyncLog({ url: location.origin }) })
+    devices.set(dbName, { storageManager, sync })
+    return sync.deviceId
+}
+
+/** Writes the notes on a device (not timed: the changes to sync). */
+export async function createNotes(dbName: string, notes: BenchNote[]): Promise<void> {
+    const device = devices.get(dbName)
+    if (!device) {
+        throw new Error(`no device ${dbName}`)
+    }
+    for (let start = 0; start < notes.length; start += 1000) {
+        await device.storageManager.operation(
+            'executeBatch',
+            notes.slice(start, start + 1000).map(note => ({ operation: 'createObject', collection: 'note', args: note })),
+        )
+    }
+}
+
+export async function push(dbName: string): Promise<{ ms: number; pushed: number }> {
+    const sync = devices.get(dbName)?.sync as SyncSetup
+    const start = performance.now()
+    const pushed = await sync.push()
+    return { ms: performance.now() - start, pushed }
+}
+
+export async function pull(dbName: string): Promise<{ ms: number; pulled: number; applied: number; notes: number }> {
+    const device = devices.get(dbName)
+    const sync = device?.sync as SyncSetup
+    const start = performance.now()
+    const { pulled, applied } = await sync.pull()
+    const ms = performance.now() - start
+    const notes = (await sync.storageManager.collection('note').findObjects({})).length
+    return { ms, pulled, applied, notes }
+}
+
+/** The floor: the same notes written into a fresh plain database in one transaction. */
+export async function bulkFloor(dbName: string, notes: BenchNote[]): Promise<{ ms: number; notes: number }> {
+    const storageManager = plainStorageManagerFor(dbName)
+    await storageManager.finishInitialization()
+    devices.set(dbName, { storageManager, sync: null })
+    const start = performance.now()
+    await storageManager.operation(
+        'executeBatch',
+        notes.map(note => ({ operation: 'createObject', collection: 'note', args: note })),
+    )
+    const ms = performance.now() - start
+    const count = (await storageManager.collection('note').findObjects({})).length
+    await close(dbName)
+    return { ms, notes: count }
+}
+
+export { close as closeDevice }
