@@ -1,7 +1,7 @@
 import type { SyncLogEntry, PrimaryKey, SyncOperation } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import type { StoredObject } from '../backend/types'
-import { decodeValue, encodeValue } from '../entries/values'
+import { decodeValue, encodeEntry } from '../entries/values'
 
 /**
  * How an entry is stored in the client log: the entry plus its keys and sync flags. The value is
@@ -32,14 +32,7 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
     return {
         id: entryId(entry),
         objectKey: entryObjectKey(entry),
-        collection: entry.collection,
-        pk: entry.pk,
-        operation: entry.operation,
-        field: entry.field,
-        value: encodeValue(entry.value === undefined ? null : entry.value),
-        version: entry.version,
-        deviceId: entry.deviceId,
-        schemaVersion: entry.schemaVersion,
+        ...encodeEntry(entry),
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
         pendingVersion: flags.shared ? NOT_MARKED : entry.version,

@@ -306,9 +306,21 @@ function decodeLegacy(value: object): unknown {
 const ISO_UTC = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 
-/** An entry with its value encoded (and its primary key copied), for storing or sending. */
+/**
+ * An entry's own fields with its value encoded (and its primary key copied), for storing or
+ * sending; anything else the object carries (e.g. a client-log row's flags) is left behind.
+ */
 export function encodeEntry(entry: SyncLogEntry): EncodedEntry {
-    return { ...entry, pk: copyPk(entry.pk), value: encodeValue(entry.value) }
+    return {
+        collection: entry.collection,
+        pk: copyPk(entry.pk),
+        operation: entry.operation,
+        field: entry.field,
+        value: encodeValue(entry.value === undefined ? null : entry.value),
+        version: entry.version,
+        deviceId: entry.deviceId,
+        schemaVersion: entry.schemaVersion,
+    }
 }
 
 /** An entry as the app's values: the inverse of `encodeEntry`. */

@@ -1,4 +1,4 @@
-import { compareEntryVersions, decodeValue, encodeValue, entryFieldKey, InvalidEncodedValueError } from '../entries'
+import { compareEntryVersions, decodeValue, encodeEntry, entryFieldKey, InvalidEncodedValueError } from '../entries'
 import type { EncodedEntry } from '../entries'
 import type { SyncLogEntry } from '../entries/types'
 import { InvalidSharedLogArgumentError } from './arguments'
@@ -31,16 +31,7 @@ export interface ServiceDoc {
 
 /** A document's `data` is the entry with its value encoded (docs/protocol.md, "How values travel in a document's data"). */
 export function entryToDoc(entry: SyncLogEntry): { id: string; clientVersion: number; data: EncodedEntry; deleted: boolean } {
-    const data: EncodedEntry = {
-        collection: entry.collection,
-        pk: entry.pk,
-        operation: entry.operation,
-        field: entry.field,
-        value: encodeValue(entry.value === undefined ? null : entry.value),
-        version: entry.version,
-        deviceId: entry.deviceId,
-        schemaVersion: entry.schemaVersion,
-    }
+    const data = encodeEntry(entry)
     return { id: entryFieldKey(entry), clientVersion: entry.version, data, deleted: entry.operation === 'delete' }
 }
 

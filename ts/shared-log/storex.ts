@@ -1,7 +1,7 @@
 import type StorageManager from '@worldbrain/storex'
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { v4 as uuidv4 } from 'uuid'
-import { decodeValue, encodeValue, entryId } from '../entries'
+import { decodeValue, encodeEntry, entryId } from '../entries'
 import type { JsonValue } from '../entries'
 import type { SyncLogEntry, SyncOperation, PrimaryKey } from '../entries/types'
 import { SyncConfigurationError } from '../errors'
@@ -239,17 +239,7 @@ export class StorexSharedSyncLog implements SharedSyncLog {
 }
 
 function toRow(entry: SyncLogEntry, stored: Pick<EntryRow, 'id' | 'seq' | 'writerDeviceId'>): EntryRow {
-    return {
-        ...stored,
-        collection: entry.collection,
-        pk: entry.pk,
-        operation: entry.operation,
-        field: entry.field,
-        value: encodeValue(entry.value === undefined ? null : entry.value),
-        version: entry.version,
-        deviceId: entry.deviceId,
-        schemaVersion: entry.schemaVersion,
-    }
+    return { ...stored, ...encodeEntry(entry) }
 }
 
 function fromRow(row: EntryRow): SyncLogEntry {
