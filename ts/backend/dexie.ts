@@ -1,66 +1,13 @@
 import type StorageManager from '@worldbrain/storex'
-import type { CollectionDefinition, StorageRegistry } from '@worldbrain/storex'
+import type { CollectionDefinition } from '@worldbrain/storex'
 import { KeyExistsError } from './types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from './types'
 import { assertPrimitiveWhere } from './where'
 import { collectionNeedsCleaning, nextDoubleUp } from './dexie-values'
+import { dexieHelpers, isDexieBackend } from './dexie-backend'
+import type { DexieBackendLike } from './dexie-backend'
 
-/** The parts of storex-backend-dexie 0.3.1 the adapter uses. */
-interface DexieBackendLike {
-    registry: StorageRegistry
-    options: { legacyMemexCompatibility?: boolean; idbImplementation?: { range?: unknown } }
-    stemmerSelector: unknown
-    readObjectCleaner(object: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
-    createObjectCleaner(object: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
-    updateObjectCleaner(updates: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
-    dexie: {
-        table(name: string): {
-            add(object: StoredObject): Promise<unknown>
-            bulkAdd(objects: StoredObject[]): Promise<unknown>
-            bulkPut(objects: StoredObject[]): Promise<unknown>
-            get(key: string | number): Promise<StoredObject | undefined>
-            put(object: StoredObject): Promise<unknown>
-            delete(key: string | number): Promise<unknown>
-            bulkDelete(keys: Array<string | number>): Promise<unknown>
-            where(index: string): {
-                above(value: number): { toArray(): Promise<StoredObject[]>; limit(count: number): { toArray(): Promise<StoredObject[]> } }
-                equals(value: string | number): { toArray(): Promise<StoredObject[]>; delete(): Promise<number>; limit(count: number): { toArray(): Promise<StoredObject[]> } }
-            }
-        }
-        transaction<T>(mode: 'rw' | 'r', tables: unknown[], body: () => Promise<T>): Promise<T>
-    }
-    createObject(collection: string, object: StoredObject): Promise<{ object: StoredObject }>
-    /** `createObject` without nested objects: cleaners, put, optional fields normalised. */
-    _rawCreateObject(collection: string, object: StoredObject): Promise<{ object: StoredObject }>
-    findObjects(collection: string, where: StoredObject, options?: object): Promise<StoredObject[]>
-    updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
-    deleteObjects(collection: string, where: StoredObject): Promise<void>
-}
-
-type DexieHelpers = {
-    normalizeOptionalFields: typeof import('@worldbrain/storex-backend-dexie/lib/utils').normalizeOptionalFields
-    _processFieldUpdates: typeof import('@worldbrain/storex-backend-dexie/lib/update-ops')._processFieldUpdates
-}
-let helpers: DexieHelpers | null = null
-
-/**
- * storex-backend-dexie's own helpers, loaded when the first Dexie adapter is made: an app on
- * SQLite imports this library without having the Dexie backend installed at all.
- */
-export function dexieHelpers(): DexieHelpers {
-    helpers ??= {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        normalizeOptionalFields: require('@worldbrain/storex-backend-dexie/lib/utils').normalizeOptionalFields,
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        _processFieldUpdates: require('@worldbrain/storex-backend-dexie/lib/update-ops')._processFieldUpdates,
-    }
-    return helpers
-}
-
-export function isDexieBackend(backend: unknown): backend is DexieBackendLike {
-    const candidate = backend as Partial<DexieBackendLike> | null
-    return !!candidate && typeof candidate === 'object' && !!candidate.dexie && typeof candidate.dexie.transaction === 'function'
-}
+export { dexieHelpers, isDexieBackend } from './dexie-backend'
 
 /**
  * storex-backend-dexie only opens an IndexedDB transaction when a global `navigator` exists, so
