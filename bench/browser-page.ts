@@ -8,6 +8,8 @@ import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
 import Dexie from 'dexie'
 import { HttpSharedSyncLog, MemorySharedSyncLog, setupSync } from '../ts/index'
 import type { SyncSetup } from '../ts/index'
+import { applyWrites } from './write-workload'
+import type { Write } from './write-workload'
 
 /**
  * Dexie turns on its debug mode (long async stack traces, an Error per promise) for pages of
@@ -18,7 +20,7 @@ export function setDexieDebug(on: boolean): void {
     ;(Dexie as unknown as { debug: boolean }).debug = on
 }
 
-export type Write = { kind: 'create'; title: string; rank: number } | { kind: 'update'; pick: number; title: string; rank: number } | { kind: 'delete'; pick: number }
+export type { Write } from './write-workload'
 
 export interface BenchNote {
     id: string
@@ -69,24 +71,8 @@ export async function writePath(dbName: string, mode: 'plain' | 'sync', writes: 
         sync = await setupSync({ storageManager, collections: ['note'], sharedLog: new MemorySharedSyncLog() })
     }
     devices.set(dbName, { storageManager, sync })
-    const notes = storageManager.collection('note')
-    const live: Array<string | number> = []
     const start = performance.now()
-    for (const write of writes) {
-        if (write.kind === 'create') {
-            const { object } = await notes.createObject({ title: write.title, rank: write.rank })
-            live.push(object.id as string | number)
-        } else {
-            const index = Math.floor(write.pick * live.length)
-            if (write.kind === 'update') {
-                await storageManager.operation('updateObject', 'note', { id: live[index] }, { title: write.title, rank: write.rank })
-            } else {
-                await storageManager.operation('deleteObject', 'note', { id: live[index] })
-                live[index] = live[live.length - 1]
-                live.pop()
-            }
-        }
-    }
+    await applyWrites(storageManager, writes)
     const ms = performance.now() - start
     const entries = sync ? await sync.clientLog.countEntries() : 0
     await close(dbName)

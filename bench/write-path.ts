@@ -11,75 +11,26 @@ import type StorageManager from '@worldbrain/storex'
 import { createDevice, createDexieStorageManager, createSqliteStorageManager } from '../ts/integration/devices'
 import { MemorySharedSyncLog } from '../ts/shared-log/memory'
 import type { BenchTable } from './table'
+import { applyWrites, makeWorkload, WORKLOAD_SEED } from './write-workload'
+import type { Write } from './write-workload'
+
+export { makeWorkload } from './write-workload'
 
 /** Scale by env: WRITE_COUNT (default 10,000), WRITE_RUNS (3), WRITE_BACKENDS=dexie,sqlite. */
 const WRITES = Number(process.env.WRITE_COUNT ?? 10_000)
 const WARM_UP_WRITES = 1_000
 const RUNS = Number(process.env.WRITE_RUNS ?? 3)
 const SELECTED = (process.env.WRITE_BACKENDS ?? 'dexie,sqlite').split(',')
-const SEED = 20261123
 const TARGET_RATIO = 1.5
 
-type Write = { kind: 'create'; title: string; rank: number } | { kind: 'update'; pick: number; title: string; rank: number } | { kind: 'delete'; pick: number }
 
-/** mulberry32: small, fast and good enough to make a reproducible workload. */
-function prng(seed: number): () => number {
-    let state = seed >>> 0
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0
-        let t = state
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-}
 
-/**
- * The workload, independent of the keys a setup generates: updates and deletes pick a live
- * object by position, so both setups do exactly the same logical writes.
- */
-export function makeWorkload(count: number, seed = SEED): Write[] {
-    const random = prng(seed)
-    const writes: Write[] = []
-    let live = 0
-    for (let index = 0; index < count; index++) {
-        const roll = random()
-        const title = `note ${index} ${Math.floor(random() * 1e6).toString(36)}`
-        const rank = Math.floor(random() * 1000)
-        if (roll < 0.6 || live === 0) {
-            writes.push({ kind: 'create', title, rank })
-            live++
-        } else if (roll < 0.9) {
-            writes.push({ kind: 'update', pick: random(), title, rank })
-        } else {
-            writes.push({ kind: 'delete', pick: random() })
-            live--
-        }
-    }
-    return writes
-}
 
 /** Wall-clock and CPU milliseconds (this process, user + system) of one run. */
 async function runWorkload(manager: StorageManager, writes: Write[]): Promise<{ wallMs: number; cpuMs: number }> {
-    const notes = manager.collection('note')
-    const live: Array<string | number> = []
     const cpu = process.cpuUsage()
     const start = performance.now()
-    for (const write of writes) {
-        if (write.kind === 'create') {
-            const { object } = await notes.createObject({ title: write.title, rank: write.rank })
-            live.push(object.id as string | number)
-        } else {
-            const index = Math.floor(write.pick * live.length)
-            if (write.kind === 'update') {
-                await manager.operation('updateObject', 'note', { id: live[index] }, { title: write.title, rank: write.rank })
-            } else {
-                await manager.operation('deleteObject', 'note', { id: live[index] })
-                live[index] = live[live.length - 1]
-                live.pop()
-            }
-        }
-    }
+    await applyWrites(manager, writes)
     const wallMs = performance.now() - start
     const { user, system } = process.cpuUsage(cpu)
     return { wallMs, cpuMs: (user + system) / 1000 }
@@ -172,7 +123,7 @@ async function storedTable(sizes: number[]): Promise<BenchTable> {
     const rows: Array<Array<string | number>> = []
     let base: number | null = null
     const warm = await SETUPS[1].create()
-    await runWorkload(warm.manager, makeWorkload(WARM_UP_WRITES, SEED + 1))
+    await runWorkload(warm.manager, makeWorkload(WARM_UP_WRITES, WORKLOAD_SEED + 1))
     for (const size of sizes) {
         const device = await createDevice({ sharedLog: new MemorySharedSyncLog() })
         for (let start = 0; start < size; start += 500) {
@@ -197,7 +148,7 @@ async function storedTable(sizes: number[]): Promise<BenchTable> {
 
 async function runBackend(label: string, SETUPS: Setup[]): Promise<BenchTable[]> {
     const writes = makeWorkload(WRITES)
-    const warmUp = makeWorkload(WARM_UP_WRITES, SEED + 1)
+    const warmUp = makeWorkload(WARM_UP_WRITES, WORKLOAD_SEED + 1)
     const counts = { create: 0, update: 0, delete: 0 }
     for (const write of writes) {
         counts[write.kind]++
