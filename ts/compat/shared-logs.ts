@@ -92,18 +92,4 @@ export const COMPAT_SHARED_LOGS: Record<string, CompatSharedLogSpec> = {
     },
 }
 
-/** Whether PostgreSQL answers; in CI it must (a failure to connect then fails the test instead). */
-export async function postgresAvailable(): Promise<boolean> {
-    if (process.env.CI === 'true') {
-        return true
-    }
-    const pool = new Pool({ connectionString: testPostgresUrl(), max: 1, connectionTimeoutMillis: 1000 })
-    try {
-        await pool.query('SELECT 1')
-        return true
-    } catch {
-        return false
-    } finally {
-        await pool.end()
-    }
-}
+export { postgresReachable as postgresAvailable } from '../server/test-postgres'

@@ -67,9 +67,21 @@ const OFFLINE_CODES = new Set(['SERVICE_UNREACHABLE'])
  * transient; every other 4xx is persistent, because the pass would send the same request again
  * (a refused token, a document over the service's limits, a wrong URL). Errors that are not the
  * library's (a flaky local database, a custom shared log's network error) are treated as
- * transient, so the loop backs off instead of dying on something that may pass.
+ * transient, so the loop backs off instead of dying on something that may pass. The app's
+ * `classifyError` option, where it has an answer, decides the kind instead.
  */
-export function classifyFailure(error: unknown): ClassifiedFailure {
+export function classifyFailure(error: unknown, override?: (error: unknown) => FailureKind | undefined): ClassifiedFailure {
+    const base = classifyBuiltIn(error)
+    const kind = override?.(error)
+    return kind ? { ...base, kind } : base
+}
+
+/** A failure as the typed error the loop reports (errors that are not the library's get SYNC_FAILED). */
+export function asSyncError(error: unknown): SyncError {
+    return error instanceof SyncError ? error : new SyncError('SYNC_FAILED', (error as Error)?.message ?? String(error), { cause: error })
+}
+
+function classifyBuiltIn(error: unknown): ClassifiedFailure {
     const code = error instanceof SyncError ? error.code : errorCode(error)
     const status = numberField(error, 'status')
     const retryAfterMs = retryAfterOf(error)

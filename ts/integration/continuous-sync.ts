@@ -1,7 +1,6 @@
 import { SyncError } from '../errors'
 import type { SyncPassResult } from '../sync/sync-pass'
-import { Backoff, classifyFailure } from './backoff'
-import type { ClassifiedFailure } from './backoff'
+import { Backoff, asSyncError, classifyFailure } from './backoff'
 import { ContinuousSyncEvents } from './continuous-sync-events'
 import type { ContinuousSyncState, SyncTrigger } from './continuous-sync-events'
 import { resolveLiveSource, resolveOnlineEvents, resolveOptions } from './continuous-sync-options'
@@ -278,8 +277,8 @@ export class ContinuousSync {
     }
 
     private failed(error: unknown, waiters: Waiter[], ids: string[]): void {
-        const failure = this.classify(error)
-        const syncError = error instanceof SyncError ? error : new SyncError('SYNC_FAILED', (error as Error)?.message ?? String(error), { cause: error })
+        const failure = classifyFailure(error, this.options.classifyError)
+        const syncError = asSyncError(error)
         if (ids.length) {
             this.post({ kind: 'passFailed', ids, code: failure.code, message: syncError.message })
         }
@@ -335,12 +334,6 @@ export class ContinuousSync {
         if (this.config.intervalMs > 0) {
             this.intervalTimer.schedule(this.config.intervalMs, () => this.request('interval'))
         }
-    }
-
-    private classify(error: unknown): ClassifiedFailure {
-        const base = classifyFailure(error)
-        const override = this.options.classifyError?.(error)
-        return override ? { ...base, kind: override } : base
     }
 
     private onLocalWrite(): void {

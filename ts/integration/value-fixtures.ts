@@ -122,21 +122,7 @@ async function httpLog(store: DocStore, dispose: () => Promise<void> = async () 
 
 let postgresSchemas = 0
 
-/** Whether PostgreSQL answers; in CI it must (a failure to connect then fails the test instead). */
-export async function postgresReachable(): Promise<boolean> {
-    if (process.env.CI === 'true') {
-        return true
-    }
-    const pool = new Pool({ connectionString: testPostgresUrl(), max: 1, connectionTimeoutMillis: 1000 })
-    try {
-        await pool.query('SELECT 1')
-        return true
-    } catch {
-        return false
-    } finally {
-        await pool.end()
-    }
-}
+export { postgresReachable } from '../server/test-postgres'
 
 /** The shared logs every value test runs over. `needsPostgres`: skip with a printed reason when PostgreSQL is down outside CI. */
 export const SHARED_LOGS: Record<string, { create: () => Promise<SharedLogSubject>; needsPostgres?: boolean }> = {

@@ -2,8 +2,6 @@
  * Shared parts of the reliability suite: a seeded random source, a seeded fault-injecting `fetch`, run counts tunable by
  * environment variables, and PostgreSQL availability.
  */
-import { Pool } from 'pg'
-import { testPostgresUrl } from '../server/store/store-suite'
 
 export { seededRandom } from '../integration/seeded-random'
 
@@ -170,27 +168,4 @@ export function faultyFetch(inner: typeof fetch, random: () => number, rates: Fa
     }
 }
 
-let postgresUp: Promise<boolean> | undefined
-
-/**
- * Whether PostgreSQL answers. In CI (`CI=true`) it must: the suite fails instead of skipping.
- * Elsewhere a test may skip, printing why.
- */
-export function postgresAvailable(): Promise<boolean> {
-    postgresUp ??= (async () => {
-        const pool = new Pool({ connectionString: testPostgresUrl(), max: 1, connectionTimeoutMillis: 3000 })
-        try {
-            await pool.query('SELECT 1')
-            return true
-        } catch (error) {
-            if (process.env.CI === 'true') {
-                throw new Error(`PostgreSQL is required in CI: ${(error as Error).message}`)
-            }
-            console.log(`PostgreSQL not reachable (${(error as Error).message}): its reliability tests are skipped`)
-            return false
-        } finally {
-            await pool.end()
-        }
-    })()
-    return postgresUp
-}
+export { postgresReachable as postgresAvailable } from '../server/test-postgres'
