@@ -10,7 +10,10 @@ export interface DexieBackendLike {
     createObjectCleaner(object: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
     updateObjectCleaner(updates: StoredObject, options: { collectionDefinition: CollectionDefinition; stemmerSelector: unknown }): Promise<unknown>
     dexie: {
-        table(name: string): {
+        isOpen(): boolean
+        /** The IDBDatabase Dexie opened (Dexie 2's `backendDB()`). */
+        backendDB(): IDBDatabase
+        table(name: string): DexieTableHooks & {
             add(object: StoredObject): Promise<unknown>
             bulkAdd(objects: StoredObject[]): Promise<unknown>
             bulkPut(objects: StoredObject[]): Promise<unknown>
@@ -31,6 +34,17 @@ export interface DexieBackendLike {
     findObjects(collection: string, where: StoredObject, options?: object): Promise<StoredObject[]>
     updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
     deleteObjects(collection: string, where: StoredObject): Promise<void>
+}
+
+/** Dexie 2's table hooks: each event keeps the functions subscribed to it. */
+interface DexieTableHooks {
+    hook?: Partial<Record<'creating' | 'reading' | 'updating' | 'deleting', { subscribers?: unknown[] }>>
+}
+
+/** Whether anything subscribed to the table's Dexie hooks, which run only for Dexie's own requests. */
+export function hasHooks(table: DexieTableHooks): boolean {
+    const hook = table.hook
+    return !!hook && (['creating', 'reading', 'updating', 'deleting'] as const).some(name => (hook[name]?.subscribers?.length ?? 0) > 0)
 }
 
 type DexieHelpers = {

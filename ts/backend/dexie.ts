@@ -3,8 +3,11 @@ import type { CollectionDefinition } from '@worldbrain/storex'
 import { KeyExistsError } from './types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from './types'
 import { assertPrimitiveWhere } from './where'
-import { collectionNeedsCleaning, nextDoubleUp } from './dexie-values'
-import { dexieHelpers, isDexieBackend } from './dexie-backend'
+import { nextDoubleUp } from './dexie-values'
+import { DexieLookups } from './dexie-lookups'
+import type { KeyLookup } from './dexie-lookups'
+import { IdbOperations, NeedsBackendTransaction, TransactionAbortedError } from './idb-operations'
+import { dexieHelpers, hasHooks, isDexieBackend } from './dexie-backend'
 import type { DexieBackendLike } from './dexie-backend'
 
 export { dexieHelpers, isDexieBackend } from './dexie-backend'
@@ -18,6 +21,7 @@ export class DexieBackendAdapter implements BackendAdapter {
     readonly name = 'dexie'
     private readonly backend: DexieBackendLike
     private readonly ops: AtomicOperations
+    private readonly lookups: DexieLookups
 
     constructor(options: { storageManager: StorageManager }) {
         if (!isDexieBackend(options.storageManager.backend)) {
@@ -25,27 +29,28 @@ export class DexieBackendAdapter implements BackendAdapter {
         }
         const backend = options.storageManager.backend
         this.backend = backend
+        this.lookups = new DexieLookups(backend)
         this.ops = {
             createObject: async (collection, object) => {
-                if (this.hasNestedObjects(collection, object)) {
+                if (this.lookups.hasNestedObjects(collection, object)) {
                     return (await backend.createObject(collection, object)).object
                 }
                 // A flat object (every object the library creates: it splits nested creates itself)
                 // skips the backend's nested-create machinery; the write itself is the same.
                 const given = { ...object }
                 const stored = (await backend._rawCreateObject(collection, object)).object
-                return this.asReturned(collection, given, stored)
+                return this.lookups.asReturned(collection, given, stored)
             },
             // add instead of put: an existing key fails the request (ConstraintError) instead of
             // being overwritten, so the caller needs no read to check first.
             insertObject: async (collection, object) => {
                 const definition = backend.registry.collections[collection]
-                if (!definition || this.hasNestedObjects(collection, object)) {
+                if (!definition || this.lookups.hasNestedObjects(collection, object)) {
                     throw new Error(`insertObject: '${collection}' takes flat objects of a registered collection`)
                 }
                 const given = { ...object }
                 const prepared = { ...object }
-                if (this.needsCleaning(collection)) {
+                if (this.lookups.needsCleaning(collection)) {
                     await backend.createObjectCleaner(prepared, { collectionDefinition: definition, stemmerSelector: backend.stemmerSelector })
                 }
                 let key: unknown
@@ -57,7 +62,7 @@ export class DexieBackendAdapter implements BackendAdapter {
                 if (typeof definition.pkIndex === 'string' && prepared[definition.pkIndex] === undefined) {
                     prepared[definition.pkIndex] = key
                 }
-                return this.asReturned(collection, given, prepared)
+                return this.lookups.asReturned(collection, given, prepared)
             },
             // bulkAdd fails on an existing key instead of overwriting, which is what a log wants.
             createObjects: async (collection, objects) => {
@@ -76,14 +81,14 @@ export class DexieBackendAdapter implements BackendAdapter {
                     return
                 }
                 const definition = backend.registry.collections[collection]
-                if (!definition || objects.some(object => this.hasNestedObjects(collection, object))) {
+                if (!definition || objects.some(object => this.lookups.hasNestedObjects(collection, object))) {
                     for (const object of objects) {
                         await backend.createObject(collection, object)
                     }
                     return
                 }
                 const prepared = objects.map(object => ({ ...object }))
-                if (this.needsCleaning(collection)) {
+                if (this.lookups.needsCleaning(collection)) {
                     for (const object of prepared) {
                         await backend.createObjectCleaner(object, { collectionDefinition: definition, stemmerSelector: backend.stemmerSelector })
                     }
@@ -93,7 +98,7 @@ export class DexieBackendAdapter implements BackendAdapter {
             findObjects: (collection, where, findOptions) => this.findObjectsFast(collection, where, findOptions),
             updateObjects: (collection, where, updates) => this.updateObjectsFast(collection, where, updates),
             updateObjectByPk: async (collection, where, values) => {
-                const lookup = this.keyLookup(collection, where)
+                const lookup = this.lookups.keyLookup(collection, where)
                 if (!lookup || lookup.kind !== 'pk' || lookup.values.length !== 1) {
                     const found = await this.findObjectsFast(collection, where)
                     if (found.length) {
@@ -116,8 +121,63 @@ export class DexieBackendAdapter implements BackendAdapter {
         }
     }
 
+    /**
+     * A plain IndexedDB transaction where it can stand in for Dexie's (see `IdbOperations`):
+     * the database is open, no Dexie transaction is running (a nested call must join it, not
+     * wait for it) and no table has Dexie hooks (which only Dexie's own requests run). A body
+     * that needs the backend for one of its operations is rolled back and run again in Dexie's.
+     */
     atomic<T>(collections: string[], body: (ops: AtomicOperations) => Promise<T>): Promise<T> {
-        const tables = Array.from(new Set(collections)).map(name => this.backend.dexie.table(name))
+        const names = Array.from(new Set(collections))
+        const transaction = this.plainTransaction(names)
+        return transaction ? this.atomicPlain(transaction, names, body) : this.atomicDexie(names, body)
+    }
+
+    private plainTransaction(names: string[]): IDBTransaction | null {
+        const dexie = this.backend.dexie
+        const dexieClass = dexie.constructor as unknown as { currentTransaction?: unknown }
+        if (!dexie.isOpen() || dexieClass.currentTransaction || names.some(name => hasHooks(dexie.table(name)))) {
+            return null
+        }
+        try {
+            return dexie.backendDB().transaction(names, 'readwrite')
+        } catch {
+            // Closed under us (a version change from another tab) or an unknown store: Dexie's path reports it.
+            return null
+        }
+    }
+
+    private async atomicPlain<T>(transaction: IDBTransaction, names: string[], body: (ops: AtomicOperations) => Promise<T>): Promise<T> {
+        const finished = new Promise<void>((resolve, reject) => {
+            transaction.oncomplete = () => resolve()
+            transaction.onabort = () => reject(transaction.error ?? new TransactionAbortedError())
+        })
+        finished.catch(() => {})
+        const ops = new IdbOperations(transaction, this.lookups)
+        let result: T
+        try {
+            result = await body(ops)
+            if (ops.needsBackend) {
+                throw new NeedsBackendTransaction('the body')
+            }
+        } catch (error) {
+            try {
+                transaction.abort()
+            } catch {
+                // Already finished: nothing left to undo.
+            }
+            await finished.catch(() => {})
+            if (ops.needsBackend) {
+                return this.atomicDexie(names, body)
+            }
+            throw error
+        }
+        await finished
+        return result
+    }
+
+    private atomicDexie<T>(names: string[], body: (ops: AtomicOperations) => Promise<T>): Promise<T> {
+        const tables = names.map(name => this.backend.dexie.table(name))
         return this.backend.dexie.transaction('rw', tables, async () => {
             // Dexie 2 commits a transaction too early (PrematureCommitError) when its body awaits
             // a native promise before any request is in flight, e.g. an early-returning helper.
@@ -138,58 +198,7 @@ export class DexieBackendAdapter implements BackendAdapter {
      * several times slower for the same answer. Any other where goes to the backend.
      */
 
-    /**
-     * What the backend's own createObject returns: the values as given (not as its cleaners
-     * stored them, e.g. a custom field's storage form), the key it assigned, and null for unset
-     * optional fields unless `legacyMemexCompatibility` is on.
-     */
-    private asReturned(collection: string, given: StoredObject, stored: StoredObject): StoredObject {
-        const definition = this.backend.registry.collections[collection]
-        const pkIndex = definition?.pkIndex
-        const pkFields = Array.isArray(pkIndex) ? pkIndex : pkIndex ? [pkIndex] : []
-        const result: StoredObject = { ...given }
-        for (const field of pkFields) {
-            if (typeof field === 'string') {
-                result[field] = stored[field]
-            }
-        }
-        if (definition && !this.backend.options.legacyMemexCompatibility) {
-            dexieHelpers().normalizeOptionalFields(result, definition)
-        }
-        return result
-    }
-
-    private hasNestedObjects(collection: string, object: StoredObject): boolean {
-        const reverse = this.backend.registry.collections[collection]?.reverseRelationshipsByAlias ?? {}
-        return Object.keys(reverse).some(alias => object[alias] !== undefined && object[alias] !== null)
-    }
-
-    /**
-     * Values of a where that is exactly one field compared by equality or `$in`, where that field
-     * is the single-field primary key ('pk') or a plain index ('index'); null for anything else.
-     */
-    private keyLookup(collection: string, where: StoredObject): { kind: 'pk' | 'index'; field: string; values: Array<string | number>; definition: CollectionDefinition } | null {
-        const definition = this.backend.registry.collections[collection]
-        const fields = Object.keys(where)
-        if (!definition || fields.length !== 1) {
-            return null
-        }
-        const field = fields[0]
-        const condition = where[field]
-        const values =
-            condition !== null && typeof condition === 'object' && !Array.isArray(condition) && Object.keys(condition).length === 1 && Array.isArray((condition as { $in?: unknown }).$in)
-                ? ((condition as { $in: unknown[] }).$in as unknown[])
-                : [condition]
-        // A custom field type may transform its values on the way in: leave that to the backend.
-        if (!values.every(value => typeof value === 'string' || typeof value === 'number') || definition.fields[field]?.fieldObject) {
-            return null
-        }
-        const indexed = (definition.indices ?? []).some(index => index.field === field && !index.pk)
-        const kind = definition.pkIndex === field ? 'pk' : indexed ? 'index' : null
-        return kind ? { kind, field, values: Array.from(new Set(values as Array<string | number>)), definition } : null
-    }
-
-    private async rawObjects(collection: string, lookup: NonNullable<ReturnType<DexieBackendAdapter['keyLookup']>>, limit?: number): Promise<StoredObject[]> {
+    private async rawObjects(collection: string, lookup: KeyLookup, limit?: number): Promise<StoredObject[]> {
         const table = this.backend.dexie.table(collection)
         if (limit !== undefined && lookup.kind === 'index' && lookup.values.length === 1) {
             return table.where(lookup.field).equals(lookup.values[0]).limit(limit).toArray()
@@ -200,19 +209,13 @@ export class DexieBackendAdapter implements BackendAdapter {
         }
         // The index gives the primary keys, the store the objects: an index getAll makes
         // fake-indexeddb look every record up in the store anyway, and costs several times more.
-        const keyRange = this.keyRange()
+        const keyRange = this.lookups.keyRange()
         const keys = (await this.requests<IDBValidKey[]>(collection, store => lookup.values.map(value => store.index(lookup.field).getAllKeys(keyRange.only(value))))).flat()
         if (!keys.length) {
             return []
         }
         const objects = await this.requests<StoredObject | undefined>(collection, store => keys.map(key => store.get(key)))
         return objects.filter((object): object is StoredObject => !!object)
-    }
-
-    private keyRange(): typeof IDBKeyRange {
-        // Typed structurally in the interface above, so apps compiled without the DOM library
-        // (Node/SQLite) can read this module's declarations.
-        return (this.backend.options.idbImplementation?.range as typeof IDBKeyRange | undefined) ?? IDBKeyRange
     }
 
     /**
@@ -244,26 +247,6 @@ export class DexieBackendAdapter implements BackendAdapter {
             return run()
         }
         return this.backend.dexie.transaction('r', [this.backend.dexie.table(collection)], run)
-    }
-
-    /**
-     * `{ field: { $gt: n } }` on a plain index, unordered or ordered by that field ascending: an
-     * index range walk, which visits only the matching entries and yields them in order.
-     */
-    private rangeLookup(collection: string, where: StoredObject, options?: { order?: Array<[string, 'asc' | 'desc']> }): { field: string; above: number; definition: CollectionDefinition } | null {
-        const definition = this.backend.registry.collections[collection]
-        const fields = Object.keys(where)
-        const condition = where[fields[0]] as { $gt?: unknown } | null
-        if (!definition || fields.length !== 1 || !condition || typeof condition !== 'object' || Object.keys(condition).length !== 1 || typeof condition.$gt !== 'number') {
-            return null
-        }
-        const field = fields[0]
-        const order = options?.order ?? []
-        const indexed = (definition.indices ?? []).some(index => index.field === field && !index.pk)
-        if (!indexed || order.length > 1 || (order.length === 1 && (order[0][0] !== field || order[0][1] !== 'asc'))) {
-            return null
-        }
-        return { field, above: condition.$gt, definition }
     }
 
     /**
@@ -299,50 +282,25 @@ export class DexieBackendAdapter implements BackendAdapter {
 
     private async findObjectsFast(collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }): Promise<StoredObject[]> {
         const backend = this.backend
-        const range = backend.options.legacyMemexCompatibility ? null : this.rangeLookup(collection, where, options)
+        const range = backend.options.legacyMemexCompatibility ? null : this.lookups.rangeLookup(collection, where, options)
         if (range) {
             const objects = await this.getAllAbove(collection, range.field, range.above, options?.limit)
-            await this.cleanRead(collection, objects, range.definition)
+            await this.lookups.cleanRead(collection, objects, range.definition)
             return objects
         }
-        const lookup = this.keyLookup(collection, where)
-        const unordered = !options?.order?.length
-        const limited = options?.limit !== undefined && lookup?.kind === 'index' && lookup.values.length === 1 && options.limit > 0
-        const plain = unordered && (options?.limit === undefined || limited || (lookup?.kind === 'pk' && lookup.values.length === 1 && options.limit !== 0))
+        const lookup = this.lookups.keyLookup(collection, where)
+        const plain = lookup && this.lookups.plainFind(lookup, options)
         if (!lookup || !plain || backend.options.legacyMemexCompatibility) {
             return backend.findObjects(collection, where, options ?? {})
         }
-        const objects = await this.rawObjects(collection, lookup, limited ? options?.limit : undefined)
-        await this.cleanRead(collection, objects, lookup.definition)
+        const objects = await this.rawObjects(collection, lookup, plain.limit)
+        await this.lookups.cleanRead(collection, objects, lookup.definition)
         return objects
-    }
-
-    /** What the backend does to every object it reads; its cleaner chain only where it changes something. */
-    private async cleanRead(collection: string, objects: StoredObject[], definition: CollectionDefinition): Promise<void> {
-        const clean = this.needsCleaning(collection)
-        for (const object of objects) {
-            dexieHelpers().normalizeOptionalFields(object, definition)
-            if (clean) {
-                await this.backend.readObjectCleaner(object, { collectionDefinition: definition, stemmerSelector: this.backend.stemmerSelector })
-            }
-        }
-    }
-
-    private readonly cleaning = new Map<string, boolean>()
-
-    /** Whether the backend's cleaners can change objects of this collection (see `collectionNeedsCleaning`). */
-    private needsCleaning(collection: string): boolean {
-        let needs = this.cleaning.get(collection)
-        if (needs === undefined) {
-            needs = collectionNeedsCleaning(this.backend.registry.collections[collection])
-            this.cleaning.set(collection, needs)
-        }
-        return needs
     }
 
     private async updateObjectsFast(collection: string, where: StoredObject, updates: StoredObject): Promise<void> {
         const backend = this.backend
-        const lookup = this.keyLookup(collection, where)
+        const lookup = this.lookups.keyLookup(collection, where)
         if (!lookup) {
             return backend.updateObjects(collection, where, updates)
         }
@@ -355,7 +313,7 @@ export class DexieBackendAdapter implements BackendAdapter {
     }
 
     private async deleteObjectsFast(collection: string, where: StoredObject): Promise<void> {
-        const lookup = this.keyLookup(collection, where)
+        const lookup = this.lookups.keyLookup(collection, where)
         if (!lookup) {
             return this.backend.deleteObjects(collection, where)
         }

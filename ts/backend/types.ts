@@ -50,7 +50,9 @@ export interface BackendAdapter {
     readonly name: string
     /**
      * Runs `body` in one read-write transaction over `collections`: everything it writes commits
-     * together or not at all (invariant 1).
+     * together or not at all (invariant 1). The body may be run more than once: an adapter can
+     * start it on a faster path, roll that attempt back and run it again (the Dexie adapter does,
+     * see `IdbOperations`), so its effects belong in `ops` and in what it returns.
      */
     atomic<T>(collections: string[], body: (ops: AtomicOperations) => Promise<T>): Promise<T>
     /** Reads outside a transaction, bypassing middleware. */

@@ -1,0 +1,122 @@
+import type StorageManager from '@worldbrain/storex'
+import { createDexieStorageManager } from '../integration/devices'
+import { createBackendAdapter } from './index'
+import type { DexieBackendAdapter } from './dexie'
+import { KeyExistsError } from './types'
+import type { StoredObject } from './types'
+
+/**
+ * The adapter's plain-IndexedDB path (`IdbOperations`): which bodies take it, that it is as
+ * atomic as the Dexie path, and that a body needing the backend is rerun there from scratch.
+ */
+
+interface DexieInternals {
+    dexie: {
+        transaction: (...args: unknown[]) => Promise<unknown>
+        table(name: string): { hook(event: string, fn: (...args: unknown[]) => unknown): void; put(object: StoredObject): Promise<unknown> }
+    }
+}
+
+async function setup(): Promise<{ manager: StorageManager; adapter: DexieBackendAdapter; dexieTransactions(): number }> {
+    const manager = createDexieStorageManager()
+    await manager.finishInitialization()
+    const adapter = createBackendAdapter(manager) as DexieBackendAdapter
+    // Dexie opens the database at its first request; the plain path needs it open.
+    await manager.collection('note').findObjects({})
+    const dexie = (manager.backend as unknown as DexieInternals).dexie
+    const original = dexie.transaction.bind(dexie)
+    let count = 0
+    dexie.transaction = (...args: unknown[]) => {
+        count++
+        return original(...args)
+    }
+    return { manager, adapter, dexieTransactions: () => count }
+}
+
+const notes = (manager: StorageManager) => manager.collection('note').findObjects({})
+
+describe('the plain IndexedDB path of the Dexie adapter', () => {
+    it('runs key-addressed writes without a Dexie transaction, all committed together', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        await adapter.atomic(['note', 'localCache'], async ops => {
+            await ops.insertObject!('note', { id: 'a', title: 'a' })
+            await ops.createObject('note', { id: 'b', title: 'b' })
+            await ops.createObjects('localCache', [{ id: 1, text: 'x' }])
+            expect(await ops.updateObjectByPk!('note', { id: 'a' }, { title: 'a2' })).toBe(true)
+            await ops.putObjects!('note', [{ id: 'c', title: 'c' }])
+            await ops.deleteObjects('note', { id: { $in: ['b'] } })
+        })
+        expect(dexieTransactions()).toBe(0)
+        expect(await notes(manager)).toEqual([expect.objectContaining({ id: 'a', title: 'a2' }), expect.objectContaining({ id: 'c', title: 'c' })])
+        expect(await manager.collection('localCache').findObjects({})).toEqual([{ id: 1, text: 'x' }])
+    })
+
+    it('assigns auto-incremented keys and returns them, as the backend does', async () => {
+        const { manager, adapter } = await setup()
+        const created = await adapter.atomic(['localCache'], ops => ops.createObject('localCache', { text: 'auto' }))
+        expect(typeof created.id).toBe('number')
+        expect(await manager.collection('localCache').findObjects({})).toEqual([{ id: created.id, text: 'auto' }])
+    })
+
+    it('rolls every write back when the body fails', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        await manager.collection('note').createObject({ id: 'keep', title: 'before' })
+        const failing = adapter.atomic(['note'], async ops => {
+            await ops.createObject('note', { id: 'n', title: 'n' })
+            await ops.updateObjects('note', { id: 'keep' }, { title: 'after' })
+            throw new Error('boom')
+        })
+        await expect(failing).rejects.toThrow('boom')
+        expect(dexieTransactions()).toBe(0)
+        expect(await notes(manager)).toEqual([expect.objectContaining({ id: 'keep', title: 'before' })])
+    })
+
+    it('reports an existing key as KeyExistsError without dooming the transaction', async () => {
+        const { manager, adapter } = await setup()
+        await manager.collection('note').createObject({ id: 'taken', title: 'first' })
+        await adapter.atomic(['note'], async ops => {
+            await expect(ops.insertObject!('note', { id: 'taken', title: 'second' })).rejects.toBeInstanceOf(KeyExistsError)
+            await ops.createObject('note', { id: 'other', title: 'still written' })
+        })
+        expect(await notes(manager)).toEqual([expect.objectContaining({ id: 'other' }), expect.objectContaining({ id: 'taken', title: 'first' })])
+    })
+
+    it('rolls back and reruns in a Dexie transaction a body that needs the backend (a non-key where)', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        await manager.collection('note').createObject({ id: 'x', title: 'match' })
+        let runs = 0
+        await adapter.atomic(['note'], async ops => {
+            runs++
+            await ops.createObject('note', { id: 'first', title: 'written before the fallback' })
+            const found = await ops.findObjects('note', { title: 'match' })
+            await ops.updateObjects('note', { id: found[0].id }, { title: 'updated' })
+        })
+        expect(runs).toBe(2)
+        expect(dexieTransactions()).toBe(1)
+        expect(await notes(manager)).toEqual([
+            expect.objectContaining({ id: 'first', title: 'written before the fallback' }),
+            expect.objectContaining({ id: 'x', title: 'updated' }),
+        ])
+    })
+
+    it('leaves a table with Dexie hooks to Dexie, so the hooks run', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        const created: unknown[] = []
+        ;(manager.backend as unknown as DexieInternals).dexie.table('note').hook('creating', (_key: unknown, object: unknown) => void created.push(object))
+        await adapter.atomic(['note'], ops => ops.createObject('note', { id: 'hooked', title: 'h' }))
+        expect(dexieTransactions()).toBe(1)
+        expect(created).toEqual([expect.objectContaining({ id: 'hooked' })])
+    })
+
+    it("joins an app's running Dexie transaction instead of waiting for it", async () => {
+        const { manager, adapter } = await setup()
+        const dexie = (manager.backend as unknown as DexieInternals).dexie
+        const outer = dexie.transaction('rw', [dexie.table('note')], async () => {
+            await dexie.table('note').put({ id: 'outer', title: 'o' })
+            await adapter.atomic(['note'], ops => ops.createObject('note', { id: 'inner', title: 'i' }))
+            throw new Error('outer fails')
+        })
+        await expect(outer).rejects.toThrow('outer fails')
+        expect(await notes(manager)).toEqual([])
+    })
+})
