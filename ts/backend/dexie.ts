@@ -97,6 +97,10 @@ export class DexieBackendAdapter implements BackendAdapter {
             },
             findObjects: (collection, where, findOptions) => this.findObjectsFast(collection, where, findOptions),
             updateObjects: (collection, where, updates) => this.updateObjectsFast(collection, where, updates),
+            findKeys: async (collection, where) => {
+                const lookup = this.lookups.keyLookup(collection, where)
+                return lookup?.kind === 'index' ? ((await this.indexKeys(collection, lookup)) as Array<string | number>) : null
+            },
             updateObjectByPk: async (collection, where, values) => {
                 const lookup = this.lookups.keyLookup(collection, where)
                 if (!lookup || lookup.kind !== 'pk' || lookup.values.length !== 1) {
@@ -209,13 +213,17 @@ export class DexieBackendAdapter implements BackendAdapter {
         }
         // The index gives the primary keys, the store the objects: an index getAll makes
         // fake-indexeddb look every record up in the store anyway, and costs several times more.
-        const keyRange = this.lookups.keyRange()
-        const keys = (await this.requests<IDBValidKey[]>(collection, store => lookup.values.map(value => store.index(lookup.field).getAllKeys(keyRange.only(value))))).flat()
+        const keys = await this.indexKeys(collection, lookup)
         if (!keys.length) {
             return []
         }
         const objects = await this.requests<StoredObject | undefined>(collection, store => keys.map(key => store.get(key)))
         return objects.filter((object): object is StoredObject => !!object)
+    }
+
+    private async indexKeys(collection: string, lookup: KeyLookup): Promise<IDBValidKey[]> {
+        const keyRange = this.lookups.keyRange()
+        return (await this.requests<IDBValidKey[]>(collection, store => lookup.values.map(value => store.index(lookup.field).getAllKeys(keyRange.only(value))))).flat()
     }
 
     /**

@@ -142,9 +142,7 @@ export class IdbOperations implements AtomicOperations {
         if (lookup.kind === 'index') {
             // The index gives the primary keys, the store the objects: an index getAll makes
             // fake-indexeddb look every record up in the store anyway, and costs several times more.
-            const index = store.index(lookup.field)
-            const keyRange = this.lookups.keyRange()
-            keys = (await settle<IDBValidKey[]>(lookup.values.map(value => index.getAllKeys(keyRange.only(value), limit)))).flat()
+            keys = await this.indexKeys(collection, lookup, limit)
             if (limit !== undefined) {
                 keys = keys.slice(0, limit)
             }
@@ -154,6 +152,20 @@ export class IdbOperations implements AtomicOperations {
         }
         const objects = await settle<StoredObject | undefined>(keys.map(key => store.get(key)))
         return objects.filter((object): object is StoredObject => !!object)
+    }
+
+    readonly findKeys = async (collection: string, where: StoredObject): Promise<Array<string | number> | null> => {
+        const lookup = this.lookups.keyLookup(collection, where)
+        if (!lookup || lookup.kind !== 'index') {
+            return null
+        }
+        return (await this.indexKeys(collection, lookup)) as Array<string | number>
+    }
+
+    private async indexKeys(collection: string, lookup: KeyLookup, limit?: number): Promise<IDBValidKey[]> {
+        const index = this.store(collection).index(lookup.field)
+        const keyRange = this.lookups.keyRange()
+        return (await settle<IDBValidKey[]>(lookup.values.map(value => index.getAllKeys(keyRange.only(value), limit)))).flat()
     }
 
     readonly updateObjects = async (collection: string, where: StoredObject, updates: StoredObject): Promise<void> => {
@@ -195,9 +207,7 @@ export class IdbOperations implements AtomicOperations {
         const store = this.store(collection)
         let keys: IDBValidKey[] = lookup.values
         if (lookup.kind === 'index') {
-            const index = store.index(lookup.field)
-            const keyRange = this.lookups.keyRange()
-            keys = (await settle<IDBValidKey[]>(lookup.values.map(value => index.getAllKeys(keyRange.only(value))))).flat()
+            keys = await this.indexKeys(collection, lookup)
         }
         await settle(keys.map(key => store.delete(key)))
     }

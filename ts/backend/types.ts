@@ -37,6 +37,12 @@ export interface AtomicOperations {
     findObjects(collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }): Promise<StoredObject[]>
     updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
     /**
+     * The primary keys of the objects a where on one indexed field (equality or `$in`) matches,
+     * without reading the objects. Optional: callers that have it can skip reading rows they
+     * already hold; without it (or when it answers null for this where) they read the objects.
+     */
+    findKeys?(collection: string, where: StoredObject): Promise<Array<string | number> | null>
+    /**
      * Applies plain field values to the one object `where` names by its whole single-field
      * primary key, in one read and one write; resolves false when there is no such object.
      * Optional: without it, callers find the object, then update it.

@@ -84,6 +84,30 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(await log.getRowsForObjects(['note/"n1"'])).toEqual([expect.objectContaining({ version: 2, shared: 1 })])
     })
 
+    it('marks entries read by getUnsharedEntries without reading them again, and compacts alike', async () => {
+        await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, field: 'body' })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        await insert(log, adapter, [entry({ version: 3 }), entry({ version: 4, pk: 'n2' })], OWN)
+        const pending = await log.getUnsharedEntries({ limit: 10 })
+        await log.markAsShared(pending)
+        // The title at version 1 (shared, superseded by 3) is gone; the body and the new rows stay.
+        expect(versions(await log.getRowsForObjects(['note/"n1"', 'note/"n2"'])).sort()).toEqual([2, 3, 4])
+        expect(await log.countEntries({ shared: 1 })).toBe(3)
+        expect(await log.countUnshared()).toBe(0)
+    })
+
+    it('does not write back a row that was compacted away after getUnsharedEntries read it', async () => {
+        await insert(log, adapter, [entry({ version: 1 })], OWN)
+        const stale = await log.getUnsharedEntries({ limit: 10 })
+        // Meanwhile another pass pushes it, and a newer title is pushed and compacts it away.
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        await insert(log, adapter, [entry({ version: 2 })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"']))).toEqual([2])
+        await log.markAsShared(stale)
+        expect(await log.getRowsForObjects(['note/"n1"'])).toEqual([expect.objectContaining({ version: 2, shared: 1 })])
+    })
+
     it('returns every row of the given objects, held ones included', async () => {
         await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, pk: 'n2' })], OWN)
         await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], HELD)

@@ -24,6 +24,12 @@ export interface QuarantinedEntry {
  */
 export class ClientSyncLog {
     private readonly adapter: BackendAdapter
+    /**
+     * The row each entry returned by `getUnsharedEntries` was read from, so that `markAsShared`
+     * need not read those rows again: an own unshared row changes only by being marked shared
+     * (idempotent) or compacted away once shared, which the marking transaction sees by its key.
+     */
+    private readonly unsharedRows = new WeakMap<SyncLogEntry, ClientLogRow>()
 
     constructor(options: ClientSyncLogOptions) {
         this.adapter = options.adapter
@@ -42,7 +48,11 @@ export class ClientSyncLog {
      */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
         const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } }, { order: [['pendingVersion', 'asc']], limit: options.limit })
-        return rows.map(rowToEntry)
+        return rows.map(stored => {
+            const entry = rowToEntry(stored)
+            this.unsharedRows.set(entry, stored as unknown as ClientLogRow)
+            return entry
+        })
     }
 
     /**
@@ -55,7 +65,7 @@ export class ClientSyncLog {
         }
         const ids = new Set(entries.map(entry => entryId(entry)))
         await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
-            const rows = await this.getRowsForObjects(entries.map(entryObjectKey), ops)
+            const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.getRowsForObjects(entries.map(entryObjectKey), ops))
             const changed: ClientLogRow[] = []
             const after = rows.map(row => {
                 if (!ids.has(row.id) || (row.shared && !row.pendingVersion)) {
@@ -72,6 +82,40 @@ export class ClientSyncLog {
                 await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [...obsolete] } })
             }
         })
+    }
+
+    /**
+     * Every row of the entries' objects, reading only the rows not already held from
+     * `getUnsharedEntries` (found by key through the objectKey index); null when the backend
+     * cannot list keys or an entry did not come from `getUnsharedEntries`.
+     */
+    private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<ClientLogRow[] | null> {
+        const held = new Map<string, ClientLogRow>()
+        for (const entry of entries) {
+            const row = this.unsharedRows.get(entry)
+            if (!row) {
+                return null
+            }
+            held.set(row.id, row)
+        }
+        const keys = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: Array.from(new Set(entries.map(entryObjectKey))) } }))
+        if (!keys) {
+            return null
+        }
+        const rows: ClientLogRow[] = []
+        const others: Array<string | number> = []
+        for (const key of new Set(keys)) {
+            const row = held.get(key as string)
+            if (row) {
+                rows.push(row)
+            } else {
+                others.push(key)
+            }
+        }
+        if (others.length) {
+            rows.push(...((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: others } })) as unknown as ClientLogRow[]))
+        }
+        return rows
     }
 
     /** Every entry held for the given objects, with the held-back flag. */
