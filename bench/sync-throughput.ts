@@ -20,14 +20,17 @@ const SELECTED = (process.env.SYNC_BACKENDS ?? 'dexie,sqlite').split(',')
 interface Backend {
     label: string
     create(): StorageManager
+    /** Most the total sync may cost, as a multiple of the floor (issue 12's targets). */
+    target: number
     /** Makes a plain (no sync) storage manager ready to write the floor's notes. */
     preparePlain(storageManager: StorageManager): Promise<void>
 }
 
 const BACKENDS: Backend[] = [
-    { label: 'Dexie on fake-indexeddb', create: createDexieStorageManager, preparePlain: storageManager => storageManager.finishInitialization() },
+    { label: 'Dexie on fake-indexeddb', target: 2, create: createDexieStorageManager, preparePlain: storageManager => storageManager.finishInitialization() },
     {
         label: 'SQLite in memory (storex-backend-typeorm)',
+        target: 1.5,
         create: createSqliteStorageManager,
         async preparePlain(storageManager) {
             // The floor's notes carry string keys, as they do under sync: a text key column, as auto-PK makes it.
@@ -127,7 +130,7 @@ async function runBackend(backend: Backend): Promise<BenchTable[]> {
             ],
             notes: [
                 `Workload: ${NOTES.toLocaleString('en-US')} creates + ${NOTES.toLocaleString('en-US')} title updates on A (not timed); median of ${RUNS} runs, each with fresh databases.`,
-                `Target: total sync within 3× the floor. Result: ${(total / floor).toFixed(2)}× (${total <= 3 * floor ? 'met' : 'missed'}).`,
+                `Target: total sync within ${backend.target}× the floor. Result: ${(total / floor).toFixed(2)}× (${total <= backend.target * floor ? 'met' : 'missed'}).`,
             ],
         },
     ]

@@ -134,7 +134,7 @@ function table(workload: Workload, series: Map<string, Series>, systems: System[
         return [
             system.name,
             ms,
-            `${Math.round(Math.min(...s.ms)).toLocaleString('en-US')}–${Math.round(Math.max(...s.ms)).toLocaleString('en-US')}`,
+            `${formatSpreadValue(Math.min(...s.ms))}–${formatSpreadValue(Math.max(...s.ms))}`,
             cpu * 1000,
             system === ours ? '1' : (ourMs / ms).toFixed(2),
             system === ours ? '1' : (ourCpu / cpu).toFixed(2),
@@ -211,4 +211,9 @@ if (require.main === module) {
             process.exit(1)
         },
     )
+}
+
+/** Whole milliseconds, but a tenth for the few-millisecond latencies of the trickle (else "5–5"). */
+function formatSpreadValue(ms: number): string {
+    return ms < 100 ? ms.toFixed(1) : Math.round(ms).toLocaleString('en-US')
 }
