@@ -1,5 +1,5 @@
 import type { SyncLogEntry, PrimaryKey, SyncOperation } from '../entries/types'
-import { entryId, entryObjectKey } from '../entries/keys'
+import { entryIdOf, entryObjectKey, fieldKeyOf } from '../entries/keys'
 import type { StoredObject } from '../backend/types'
 import { decodeValue, encodeEntry } from '../entries/values'
 
@@ -29,9 +29,10 @@ export interface ClientLogRow extends SyncLogEntry {
 export const NOT_MARKED = 0
 
 export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
+    const objectKey = entryObjectKey(entry)
     return {
-        id: entryId(entry),
-        objectKey: entryObjectKey(entry),
+        id: entryIdOf(fieldKeyOf(objectKey, entry), entry),
+        objectKey,
         ...encodeEntry(entry),
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,

@@ -21,11 +21,20 @@ export function entryObjectKey(entry: Pick<SyncLogEntry, 'collection' | 'pk'>): 
  * modify of the object.
  */
 export function entryFieldKey(entry: Pick<SyncLogEntry, 'collection' | 'pk' | 'field' | 'operation'>): string {
-    const suffix = entry.operation === 'modify' ? `#${entry.field}` : '#'
-    return entryObjectKey(entry) + suffix
+    return fieldKeyOf(entryObjectKey(entry), entry)
+}
+
+/** `entryFieldKey` for a caller that has the entry's `objectKey` already (it is a JSON encoding per call). */
+export function fieldKeyOf(objectKey: string, entry: Pick<SyncLogEntry, 'field' | 'operation'>): string {
+    return entry.operation === 'modify' ? `${objectKey}#${entry.field}` : `${objectKey}#`
 }
 
 /** Identity of an entry: writing the same entry twice must store it once. */
 export function entryId(entry: Pick<SyncLogEntry, 'collection' | 'pk' | 'field' | 'operation' | 'version' | 'deviceId'>): string {
-    return `${entry.deviceId}@${entry.version}:${entryFieldKey(entry)}`
+    return entryIdOf(entryFieldKey(entry), entry)
+}
+
+/** `entryId` from the entry's `entryFieldKey`. */
+export function entryIdOf(fieldKey: string, entry: Pick<SyncLogEntry, 'version' | 'deviceId'>): string {
+    return `${entry.deviceId}@${entry.version}:${fieldKey}`
 }

@@ -1,5 +1,5 @@
 import type { SyncLogEntry } from '../entries/types'
-import { entryFieldKey, entryObjectKey } from '../entries/keys'
+import { entryObjectKey, fieldKeyOf } from '../entries/keys'
 
 /**
  * The entries of one write. They all share one version, so two steps of one `executeBatch` that
@@ -14,7 +14,7 @@ export class WriteEntries {
 
     add(entry: SyncLogEntry): void {
         const objectKey = entryObjectKey(entry)
-        const key = entryFieldKey(entry)
+        const key = fieldKeyOf(objectKey, entry)
         if (entry.operation === 'modify') {
             const lifecycle = this.byKey.get(objectKey + '#')
             if (lifecycle?.operation === 'create') {
