@@ -6,7 +6,7 @@ import type { ContinuousSyncState, SyncTrigger } from './continuous-sync-events'
 import { resolveLiveSource, resolveOnlineEvents, resolveOptions } from './continuous-sync-options'
 import type { ContinuousSyncOptions, ContinuousSyncTarget, OnlineEventSource, ResolvedOptions } from './continuous-sync-options'
 import { LastSynced } from './last-synced'
-import { combinePassKinds, passKindFor, runPassOfKind } from './pass-kind'
+import { QueuedPass, passKindFor, runPassOfKind } from './pass-kind'
 import type { PassKind } from './pass-kind'
 import { LeaderRequests } from './leader-requests'
 import type { Waiter as LeaderWaiter } from './leader-requests'
@@ -19,7 +19,6 @@ import { Debouncer, Timer, systemTimers } from './triggers'
 export { LAST_SYNCED_AT_KEY } from './last-synced'
 
 export type ContinuousSyncResult = SyncPassResult & { ms: number }
-
 
 type Waiter = LeaderWaiter<ContinuousSyncResult>
 
@@ -48,8 +47,7 @@ export class ContinuousSync {
     /** A persistent failure: no automatic passes until a `syncNow()` succeeds. */
     private halted = false
     private running: Promise<void> | null = null
-    private queued: SyncTrigger | null = null
-    private queuedKind: PassKind | null = null
+    private readonly queued = new QueuedPass()
     /** `syncNow()` callers (here and, as ids, in other tabs) served by the next pass to start. */
     private waiting: Waiter[] = []
     /** Ids of other tabs' `syncNow()` calls that the next pass here serves (as the leader). */
@@ -159,8 +157,7 @@ export class ContinuousSync {
         this.stopLogged = null
         this.onlineEvents?.removeEventListener('online', this.onOnline)
         this.live.stop()
-        this.queued = null
-        this.queuedKind = null
+        this.queued.clear()
         const stopped = new SyncError('SYNC_STOPPED', 'ContinuousSync was stopped before this sync ran')
         for (const waiter of [...this.waiting.splice(0), ...this.requestsToLeader.takeAll()]) {
             waiter.reject(stopped)
@@ -215,8 +212,7 @@ export class ContinuousSync {
         }
         const kind = passKindFor(trigger, this.live.isOpen)
         if (this.running) {
-            this.queued ??= trigger
-            this.queuedKind = combinePassKinds(this.queuedKind, kind)
+            this.queued.add(trigger, kind)
             return
         }
         this.runPass(trigger, kind)
@@ -225,8 +221,7 @@ export class ContinuousSync {
     /** A pass somebody asked for: runs whatever the state (a persistent failure, a retry pending). */
     private requestFull(trigger: SyncTrigger): void {
         if (this.running) {
-            this.queued ??= trigger
-            this.queuedKind = 'full'
+            this.queued.add(trigger, 'full')
         } else {
             this.runPass(trigger, 'full')
         }
@@ -311,12 +306,9 @@ export class ContinuousSync {
     private afterPass(): void {
         this.running = null
         this.pending.schedule()
-        const queued = this.queued
-        const queuedKind = this.queuedKind ?? 'full'
-        this.queued = null
-        this.queuedKind = null
+        const queued = this.queued.take()
         if (this.waiting.length > 0 || this.tabRequests.length > 0) {
-            this.runPass(queued ?? 'manual', 'full')
+            this.runPass(queued?.trigger ?? 'manual', 'full')
             return
         }
         if (!this.started) {
@@ -327,7 +319,7 @@ export class ContinuousSync {
             return
         }
         if (queued) {
-            this.runPass(queued, queuedKind)
+            this.runPass(queued.trigger, queued.kind)
             return
         }
         this.setState('idle')
@@ -337,10 +329,16 @@ export class ContinuousSync {
     }
 
     private onLocalWrite(): void {
-        this.pending.schedule()
         if (!this.isLeader) {
             this.post({ kind: 'localChange' })
-        } else if (this.config.syncOnChange) {
+        }
+        this.localChanged()
+    }
+
+    /** A write in this tab or another: the pending count is stale, and the leader syncs on change. */
+    private localChanged(): void {
+        this.pending.schedule()
+        if (this.isLeader && this.config.syncOnChange) {
             this.debouncer.touch()
         }
     }
@@ -352,10 +350,7 @@ export class ContinuousSync {
         const leading = this.isLeader
         switch (message.kind) {
             case 'localChange':
-                this.pending.schedule()
-                if (leading && this.config.syncOnChange) {
-                    this.debouncer.touch()
-                }
+                this.localChanged()
                 return
             case 'syncRequest':
                 if (leading) {

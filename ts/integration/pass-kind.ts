@@ -22,6 +22,32 @@ export function combinePassKinds(queued: PassKind | null, next: PassKind): PassK
     return queued === null || queued === next ? next : 'full'
 }
 
+/**
+ * The one pass waiting behind the running one: every trigger that arrives during a pass coalesces
+ * into it, keeping the first trigger (for the events) and the kind that does all they asked for.
+ */
+export class QueuedPass {
+    private trigger: SyncTrigger | null = null
+    private kind: PassKind | null = null
+
+    add(trigger: SyncTrigger, kind: PassKind): void {
+        this.trigger ??= trigger
+        this.kind = combinePassKinds(this.kind, kind)
+    }
+
+    /** The queued pass, if any, and an empty queue. */
+    take(): { trigger: SyncTrigger; kind: PassKind } | null {
+        const taken = this.trigger === null ? null : { trigger: this.trigger, kind: this.kind ?? 'full' }
+        this.clear()
+        return taken
+    }
+
+    clear(): void {
+        this.trigger = null
+        this.kind = null
+    }
+}
+
 export async function runPassOfKind(sync: ContinuousSyncTarget, kind: PassKind): Promise<SyncPassResult> {
     if (kind === 'push') {
         return { pushed: await sync.push(), pulled: 0, applied: 0 }
