@@ -1,7 +1,7 @@
-import fs from 'fs'
-import path from 'path'
-
 /**
+ * Node only, tests only (excluded from the package by tsconfig.build.json): it reads another
+ * package's published files from disk, which is what the compatibility suites are about.
+ *
  * Loads one of @worldbrain/storex-sync 0.1.1's published files (`lib/*.js`) with some of its
  * `require`s answered by us: the thin adapters that put our parts where the file expects
  * storex-sync's, and stand-ins for what it needs but the package does not depend on
@@ -9,6 +9,8 @@ import path from 'path'
  * here; the files only use its `StorageModule` base class and `registerModuleCollections`).
  * Every other `require` resolves from the file's own directory, as Node would.
  */
+import fs from 'fs'
+import path from 'path'
 
 const LIB = path.dirname(require.resolve('@worldbrain/storex-sync/lib/index.js'))
 

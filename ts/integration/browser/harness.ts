@@ -1,7 +1,9 @@
 /**
  * Test and benchmark support for real Chromium: the sync service serving the built demo, Debian's
  * `chromium` driven by playwright-core, and one isolated browser context per device (its own
- * IndexedDB, storage and locks: two contexts are two devices).
+ * IndexedDB, storage and locks: two contexts are two devices). Node only, tests and benchmarks
+ * only (excluded from the package by tsconfig.build.json): it is the side that drives the browser,
+ * not code that runs in it — the pages it loads are `atomic-page.ts`, `demo-page.ts`, `scenario.ts`.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs'
 import { tmpdir } from 'os'
