@@ -1,11 +1,11 @@
 import StorageManager from '@worldbrain/storex'
 import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
 import inMemory from '@worldbrain/storex-backend-dexie/lib/in-memory'
-import { Pool } from 'pg'
 import { createSyncService } from '../server/service'
 import { PostgresDocStore } from '../server/store/postgres'
 import { SqliteDocStore } from '../server/store/sqlite'
 import { testPostgresUrl } from '../server/store/store-suite'
+import { dropPostgresSchemas } from '../server/test-postgres'
 import type { DocStore } from '../server/store/types'
 import { HttpSharedSyncLog } from '../shared-log/http'
 import { MemorySharedSyncLog } from '../shared-log/memory'
@@ -83,11 +83,7 @@ export const COMPAT_SHARED_LOGS: Record<string, CompatSharedLogSpec> = {
         needsPostgres: true,
         create: () => {
             const schema = `synclog_compat_${process.pid}_${++schemas}`
-            return httpLog(new PostgresDocStore({ connectionString: testPostgresUrl(), schema }), async () => {
-                const admin = new Pool({ connectionString: testPostgresUrl(), max: 1 })
-                await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-                await admin.end()
-            })
+            return httpLog(new PostgresDocStore({ connectionString: testPostgresUrl(), schema }), () => dropPostgresSchemas(schema))
         },
     },
 }

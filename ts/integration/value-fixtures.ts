@@ -2,11 +2,11 @@ import StorageManager from '@worldbrain/storex'
 import type { CollectionFields } from '@worldbrain/storex/lib/types/collections'
 import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
 import inMemory from '@worldbrain/storex-backend-dexie/lib/in-memory'
-import { Pool } from 'pg'
 import { createSyncService } from '../server/service'
 import { PostgresDocStore } from '../server/store/postgres'
 import { SqliteDocStore } from '../server/store/sqlite'
 import { testPostgresUrl } from '../server/store/store-suite'
+import { dropPostgresSchemas } from '../server/test-postgres'
 import type { DocStore } from '../server/store/types'
 import { HttpSharedSyncLog } from '../shared-log/http'
 import { MemorySharedSyncLog } from '../shared-log/memory'
@@ -135,11 +135,7 @@ export const SHARED_LOGS: Record<string, { create: () => Promise<SharedLogSubjec
         needsPostgres: true,
         create: () => {
             const schema = `synclog_values_${process.pid}_${++postgresSchemas}`
-            return httpLog(new PostgresDocStore({ connectionString: testPostgresUrl(), schema }), async () => {
-                const admin = new Pool({ connectionString: testPostgresUrl(), max: 1 })
-                await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-                await admin.end()
-            })
+            return httpLog(new PostgresDocStore({ connectionString: testPostgresUrl(), schema }), () => dropPostgresSchemas(schema))
         },
     },
 }

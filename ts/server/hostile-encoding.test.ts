@@ -4,9 +4,7 @@
  * declare another charset (refused with a 4xx, never replaced). A refused request stores nothing.
  */
 import { createSyncService } from './service'
-import type { SyncService } from './service'
-import type { DocStore } from './store/types'
-import { postgresKind, sendRaw, sqliteKind } from './test-stores'
+import { postgresKind, serviceForEachTest, sqliteKind } from './test-stores'
 import type { RawAnswer, TestStoreKind } from './test-stores'
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z')
@@ -15,22 +13,9 @@ const USER = 'default'
 const kinds: TestStoreKind[] = [sqliteKind(), postgresKind('encoding')]
 
 describe.each(kinds)('hostile strings and encodings on $name', (kind) => {
-    let service: SyncService
-    let store: DocStore
-    let url: string
-
-    beforeEach(async () => {
-        store = await kind.open()
-        service = await createSyncService({ store, port: 0, now: () => T0 })
-        url = (await service.listen()).url
-    })
-    afterEach(() => service.close())
-    afterAll(() => kind.dropAll())
-
-    const send = (method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string) =>
-        sendRaw(url, method, path, body, contentType)
-    const post = (path: string, body: unknown) => send('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
-    const stored = async () => store.listDocs({ userId: USER, afterSeq: 0, limit: 1000 })
+    const service = serviceForEachTest(kind, () => T0)
+    const { send, post } = service
+    const stored = async () => service.store.listDocs({ userId: USER, afterSeq: 0, limit: 1000 })
     const errorOf = (answer: RawAnswer) => ({ status: answer.status, code: answer.body?.error?.code })
 
     describe('strings inside data', () => {
@@ -50,11 +35,11 @@ describe.each(kinds)('hostile strings and encodings on $name', (kind) => {
             expect(query.body.docs[0].data).toStrictEqual(hostile)
             expect(JSON.stringify(query.body.docs[0].data)).toBe(JSON.stringify(hostile)) // key order, every code unit
             expect(query.text).toContain('\\ud800') // escaped on the wire: the answer is valid UTF-8
-            expect((await store.getDocs({ userId: USER, ids: ['n1'] }))[0].data).toStrictEqual(hostile)
+            expect((await service.store.getDocs({ userId: USER, ids: ['n1'] }))[0].data).toStrictEqual(hostile)
 
             const reconcile = await post('/Reconcile', { clientId: 'b', docs: [{ id: 'n2', clientVersion: 1, data: { t: '\ud800\u0000' } }] })
             expect(reconcile.body.docs.map((doc: { data: unknown }) => doc.data)).toStrictEqual([hostile])
-            expect((await store.getDocs({ userId: USER, ids: ['n2'] }))[0].data).toStrictEqual({ t: '\ud800\u0000' })
+            expect((await service.store.getDocs({ userId: USER, ids: ['n2'] }))[0].data).toStrictEqual({ t: '\ud800\u0000' })
             // Equal content is recognised as equal: a client holding exactly this gets nothing back.
             expect((await post('/Reconcile', { clientId: 'b', docs: [{ id: 'n1', clientVersion: 1, data: hostile }, { id: 'n2', clientVersion: 1, data: { t: '\ud800\u0000' } }] })).body.docs).toEqual([])
             const differs = await post('/Reconcile', { clientId: 'b', docs: [{ id: 'n1', clientVersion: 1, data: { ...hostile, lone: ['\ud801'] } }] })

@@ -6,10 +6,7 @@
  */
 import { main } from './cli'
 import { jsonEqual } from './json-values'
-import { createSyncService } from './service'
-import type { SyncService } from './service'
-import type { DocStore } from './store/types'
-import { postgresKind, sendRaw, sqliteKind } from './test-stores'
+import { postgresKind, serviceForEachTest, sqliteKind } from './test-stores'
 import type { RawAnswer, TestStoreKind } from './test-stores'
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z')
@@ -23,24 +20,11 @@ function nestedJson(levels: number): string {
 const kinds: TestStoreKind[] = [sqliteKind(), postgresKind('hostile')]
 
 describe.each(kinds)('hostile input on $name', (kind) => {
-    let service: SyncService
-    let store: DocStore
-    let url: string
-
-    beforeEach(async () => {
-        store = await kind.open()
-        service = await createSyncService({ store, port: 0, now: () => T0 })
-        url = (await service.listen()).url
-    })
-    afterEach(() => service.close())
-    afterAll(() => kind.dropAll())
-
-    const send = (method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string) =>
-        sendRaw(url, method, path, body, contentType)
-    const post = (path: string, body: unknown) => send('POST', path, typeof body === 'string' ? body : JSON.stringify(body))
+    const service = serviceForEachTest(kind, () => T0)
+    const { send, post } = service
     const docsBody = (dataJson: string, id = 'deep', clientId = 'c') =>
         `{"clientId":${JSON.stringify(clientId)},"docs":[{"id":${JSON.stringify(id)},"clientVersion":1,"data":${dataJson}}]}`
-    const stored = async () => store.listDocs({ userId: USER, afterSeq: 0, limit: 1000 })
+    const stored = async () => service.store.listDocs({ userId: USER, afterSeq: 0, limit: 1000 })
     const errorOf = (answer: RawAnswer) => ({ status: answer.status, code: answer.body?.error?.code })
 
     describe('nesting depth of data (limit 128)', () => {
@@ -77,7 +61,7 @@ describe.each(kinds)('hostile input on $name', (kind) => {
         it('a client holding a deep document reconciles with a reset server: stored once, answered 200 (it used to commit, then 500)', async () => {
             const body = docsBody(nestedJson(128), 'deep', 'holder')
             expect((await post('/Docs', body)).status).toBe(200)
-            await store.reset()
+            await service.store.reset()
             const first = await post('/Reconcile', body)
             expect(first.status).toBe(200)
             expect(first.body.docs).toEqual([])
@@ -87,7 +71,7 @@ describe.each(kinds)('hostile input on $name', (kind) => {
             expect((await stored()).map((doc) => [doc.id, doc.seq])).toEqual([['deep', 2]]) // seqs survive a reset; the retry wrote nothing
             // The original finding: a document ~2,700 levels deep was stored by the reconcile, which then
             // answered 500 and was retried forever. Now it is refused before the write.
-            await store.reset()
+            await service.store.reset()
             const tooDeep = await post('/Reconcile', docsBody(nestedJson(2_700), 'deeper', 'holder'))
             expect(errorOf(tooDeep)).toEqual({ status: 400, code: 'DATA_TOO_DEEP' })
             expect(await stored()).toEqual([])
@@ -102,7 +86,7 @@ describe.each(kinds)('hostile input on $name', (kind) => {
         it('serves a document an older service stored far deeper than the limit, without 500 on /Docs/Query or /Reconcile', async () => {
             const levels = 20_000 // beyond what JSON.stringify handles on the stack
             const dataJson = nestedJson(levels)
-            await kind.insertRaw(store, { userId: USER, id: 'legacy', clientVersion: 5, clientId: 'old', dataJson, lastUpdateMs: T0 })
+            await kind.insertRaw(service.store, { userId: USER, id: 'legacy', clientVersion: 5, clientId: 'old', dataJson, lastUpdateMs: T0 })
             const expected = JSON.parse(dataJson)
 
             const query = await post('/Docs/Query', { clientId: 'c' })
@@ -171,7 +155,7 @@ describe.each(kinds)('hostile input on $name', (kind) => {
                 expect([path, answer.status, answer.body?.error]).toEqual([path, 400, { code: 'INVALID_IDENTIFIER', field, message: expect.stringContaining(field) }])
             }
             expect(await stored()).toEqual([])
-            expect(await store.getDeviceCursor({ userId: USER, deviceId: 'd' })).toBeNull()
+            expect(await service.store.getDeviceCursor({ userId: USER, deviceId: 'd' })).toBeNull()
         })
 
         it('refuses NUL in path parameters with 400, and undecodable (lone-surrogate WTF-8) path bytes with 400 BAD_URL', async () => {

@@ -25,3 +25,15 @@ export function postgresReachable(): Promise<boolean> {
     })()
     return reachable
 }
+
+/** Drops test schemas (and everything in them) on the test PostgreSQL, over a connection of its own. */
+export async function dropPostgresSchemas(...schemas: string[]): Promise<void> {
+    const admin = new Pool({ connectionString: testPostgresUrl(), max: 1 })
+    try {
+        for (const schema of schemas) {
+            await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+        }
+    } finally {
+        await admin.end()
+    }
+}

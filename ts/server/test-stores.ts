@@ -9,6 +9,7 @@ import { PostgresDocStore } from './store/postgres'
 import { SqliteDocStore } from './store/sqlite'
 import { testPostgresUrl } from './store/store-suite'
 import type { DocStore } from './store/types'
+import { createSyncService } from './service'
 
 export interface RawDocRow {
     userId: string
@@ -111,4 +112,43 @@ export async function sendRaw(
         parsed = undefined
     }
     return { status: response.status, contentType: response.headers.get('content-type'), text, body: parsed }
+}
+
+/**
+ * For each test of the enclosing `describe`: a service on a fresh store of `kind`, listening on a
+ * free port, closed after the test (the stores' schemas dropped after them all), and raw requests
+ * to it. `store` and `url` are read when a test runs.
+ */
+export function serviceForEachTest(kind: TestStoreKind, now: () => number): {
+    readonly store: DocStore
+    readonly url: string
+    send(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string): Promise<RawAnswer>
+    /** POSTs a JSON body (a string is sent as it is). */
+    post(path: string, body: unknown): Promise<RawAnswer>
+} {
+    let current: { store: DocStore; url: string; close(): Promise<void> } | null = null
+    beforeEach(async () => {
+        const store = await kind.open()
+        const service = await createSyncService({ store, port: 0, now })
+        current = { store, url: (await service.listen()).url, close: () => service.close() }
+    })
+    afterEach(() => current?.close())
+    afterAll(() => kind.dropAll())
+    const running = () => {
+        if (!current) {
+            throw new Error('serviceForEachTest: read inside a test')
+        }
+        return current
+    }
+    const send = (method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string) => sendRaw(running().url, method, path, body, contentType)
+    return {
+        get store() {
+            return running().store
+        },
+        get url() {
+            return running().url
+        },
+        send,
+        post: (path, body) => send('POST', path, typeof body === 'string' ? body : JSON.stringify(body)),
+    }
 }
