@@ -80,6 +80,22 @@ export class DexieLookups {
     }
 
     /**
+     * `{}` unordered or in primary-key order (e.g. the first keys of the client log's pending
+     * store): the store's objects in key order, as one getAll with the limit. Null otherwise.
+     */
+    storeOrderLookup(collection: string, where: StoredObject, options?: FindOptions): { definition: CollectionDefinition } | null {
+        const definition = this.definition(collection)
+        const order = options?.order ?? []
+        if (!definition || Object.keys(where).length || order.length > 1 || options?.limit === 0) {
+            return null
+        }
+        if (order.length === 1 && (order[0][0] !== this.pkField(collection) || order[0][1] !== 'asc')) {
+            return null
+        }
+        return { definition }
+    }
+
+    /**
      * Whether `findObjects` can be answered by key or index range with these options: unordered
      * (or a range in index order), and a limit only where the lookup can apply it itself.
      */

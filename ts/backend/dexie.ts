@@ -269,7 +269,8 @@ export class DexieBackendAdapter implements BackendAdapter {
         return this.getAll(collection, field, range => (from === above ? range.lowerBound(above, true) : range.lowerBound(from)), limit)
     }
 
-    private getAll(collection: string, field: string, makeRange: (keyRange: typeof IDBKeyRange) => IDBKeyRange, limit?: number): Promise<StoredObject[]> {
+    /** One getAll on the store (`field` null) or an index, in this Dexie transaction or a read-only one of its own. */
+    private getAll(collection: string, field: string | null, makeRange: (keyRange: typeof IDBKeyRange) => IDBKeyRange | undefined, limit?: number): Promise<StoredObject[]> {
         const dexieClass = this.backend.dexie.constructor as unknown as { currentTransaction?: { idbtrans: IDBTransaction; storeNames: string[] } | null }
         // Typed structurally in the interface above, so apps compiled without the DOM library
         // (Node/SQLite) can read this module's declarations.
@@ -277,7 +278,8 @@ export class DexieBackendAdapter implements BackendAdapter {
         const read = () =>
             new Promise<StoredObject[]>((resolve, reject) => {
                 const transaction = dexieClass.currentTransaction!.idbtrans
-                const request = transaction.objectStore(collection).index(field).getAll(makeRange(keyRange), limit)
+                const store = transaction.objectStore(collection)
+                const request = (field === null ? store : store.index(field)).getAll(makeRange(keyRange), limit)
                 request.onsuccess = () => resolve(request.result as StoredObject[])
                 request.onerror = () => reject(request.error)
             })
@@ -294,6 +296,12 @@ export class DexieBackendAdapter implements BackendAdapter {
         if (range) {
             const objects = await this.getAllAbove(collection, range.field, range.above, options?.limit)
             await this.lookups.cleanRead(collection, objects, range.definition)
+            return objects
+        }
+        const inStoreOrder = backend.options.legacyMemexCompatibility ? null : this.lookups.storeOrderLookup(collection, where, options)
+        if (inStoreOrder) {
+            const objects = await this.getAll(collection, null, () => undefined, options?.limit)
+            await this.lookups.cleanRead(collection, objects, inStoreOrder.definition)
             return objects
         }
         const lookup = this.lookups.keyLookup(collection, where)

@@ -51,6 +51,35 @@ describe('the plain IndexedDB path of the Dexie adapter', () => {
         expect(await manager.collection('localCache').findObjects({})).toEqual([{ id: 1, text: 'x' }])
     })
 
+    it('deletes a run of keys that is all the store holds between them as one range, and only those keys otherwise', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        const ids = Array.from({ length: 40 }, (_, index) => `k${String(index).padStart(2, '0')}`)
+        await adapter.atomic(['note'], ops => ops.putObjects!('note', ids.map(id => ({ id, title: id }))))
+        // k00..k19 are contiguous: one range. Every other key of k20..k39 is not: the keys in between stay.
+        const scattered = ids.slice(20).filter((_, index) => index % 2 === 0)
+        await adapter.atomic(['note'], async ops => {
+            await ops.deleteObjects('note', { id: { $in: ids.slice(0, 20).reverse() } })
+            await ops.deleteObjects('note', { id: { $in: [...scattered, 'missing-1', 'missing-2'] } })
+        })
+        expect(dexieTransactions()).toBe(0)
+        expect((await notes(manager)).map(note => (note as StoredObject).id)).toEqual(ids.slice(20).filter(id => !scattered.includes(id)))
+    })
+
+    it('reads a store in key order, limited, on the plain path and the Dexie path alike', async () => {
+        const { manager, adapter, dexieTransactions } = await setup()
+        await adapter.atomic(['note'], ops => ops.putObjects!('note', ['c', 'a', 'd', 'b'].map(id => ({ id, title: id }))))
+        const first = (ops: { findObjects(collection: string, where: StoredObject, options?: object): Promise<StoredObject[]> }) =>
+            ops.findObjects('note', {}, { order: [['id', 'asc']], limit: 2 })
+        expect((await adapter.atomic(['note'], first)).map(note => note.id)).toEqual(['a', 'b'])
+        expect(dexieTransactions()).toBe(0)
+        // Outside a transaction the adapter reads through Dexie.
+        expect((await first(adapter)).map(note => note.id)).toEqual(['a', 'b'])
+        expect((await adapter.findObjects('note', {})).map(note => note.id)).toEqual(['a', 'b', 'c', 'd'])
+        // Another order is the backend's to answer.
+        expect((await adapter.findObjects('note', {}, { order: [['title', 'desc']], limit: 1 })).map(note => note.id)).toEqual(['d'])
+        expect(await notes(manager)).toHaveLength(4)
+    })
+
     it('assigns auto-incremented keys and returns them, as the backend does', async () => {
         const { manager, adapter } = await setup()
         const created = await adapter.atomic(['localCache'], ops => ops.createObject('localCache', { text: 'auto' }))
