@@ -134,4 +134,47 @@ export async function bulkFloor(dbName: string, notes: BenchNote[]): Promise<{ m
     return { ms, notes: count }
 }
 
+/**
+ * Two devices in this page sharing one in-memory shared log, each with `stored` notes already
+ * synced (seeded on A in batches of 1,000, pushed, pulled by B; not timed).
+ */
+export async function openStoredPair(nameA: string, nameB: string, stored: number): Promise<{ seedMs: number }> {
+    const sharedLog = new MemorySharedSyncLog()
+    const start = performance.now()
+    for (const dbName of [nameA, nameB]) {
+        const storageManager = storageManagerFor(dbName)
+        const sync = await setupSync({ storageManager, collections: ['note'], sharedLog })
+        devices.set(dbName, { storageManager, sync })
+    }
+    const a = devices.get(nameA)!
+    for (let first = 0; first < stored; first += 1000) {
+        const batch = []
+        for (let index = first; index < Math.min(stored, first + 1000); index++) {
+            batch.push({ operation: 'createObject', collection: 'note', args: { id: `note-${index}`, title: `note ${index}`, rank: index % 7, body: 'a body of some length for every note' } })
+        }
+        await a.storageManager.operation('executeBatch', batch)
+        if ((first / 1000) % 10 === 9) {
+            // Pushed as it goes, so A's pending store never holds the whole seed.
+            await a.sync!.push()
+        }
+    }
+    await a.sync!.push()
+    await devices.get(nameB)!.sync!.pull()
+    return { seedMs: performance.now() - start }
+}
+
+/** `changes` title updates on A spread over its `stored` notes (not timed), then A pushes and B pulls (timed). */
+export async function syncChanges(nameA: string, nameB: string, stored: number, changes: number, round: number): Promise<{ ms: number; applied: number }> {
+    const a = devices.get(nameA)!
+    const b = devices.get(nameB)!
+    for (let change = 0; change < changes; change++) {
+        const index = (change * 7919 + round) % stored
+        await a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: `changed ${round}.${change}` })
+    }
+    const start = performance.now()
+    await a.sync!.push()
+    const { applied } = await b.sync!.pull()
+    return { ms: performance.now() - start, applied }
+}
+
 export { close as closeDevice }

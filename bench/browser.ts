@@ -8,9 +8,12 @@
  * - Sync A→B through the real service (SQLite file, loopback): A pushes N new notes, B pulls and
  *   applies them; against the floor of writing the same notes into a fresh plain database in one
  *   bulk transaction. Target ≤ 3× the floor.
+ * - Stored: 1,000 changes synced A→B with 10k and 100k notes already stored on both devices: is
+ *   the cost flat in what is stored? (Issue 12's target: within 1.2×.)
  *
  *   npm run bench:browser                 # everything
  *   npm run bench:browser -- write sync   # parts; SYNCLOG_BENCH_BROWSER_SIZES=2000 to pick sizes
+ *   SYNCLOG_BENCH_BROWSER_STORED=10000,100000 npm run bench:browser -- stored
  *   SYNCLOG_BENCH_DEXIE_DEBUG=1 npm run bench:browser   # keep Dexie's localhost debug mode
  */
 import os from 'os'
@@ -194,6 +197,53 @@ async function syncTable(browser: Browser): Promise<BenchTable> {
     }
 }
 
+const STORED = (process.env.SYNCLOG_BENCH_BROWSER_STORED ?? '10000,100000').split(',').map(Number)
+const CHANGES = 1000
+
+/**
+ * Is the cost of a sync flat in what is stored? 1,000 title updates synced A→B (in-page memory
+ * shared log, so only the clients are measured) with 10k or 100k notes already on both devices.
+ * A warm-up round, then three rounds on the same pair, each on other notes.
+ */
+async function storedTable(browser: Browser, service: DemoService): Promise<BenchTable> {
+    const rows: BenchTable['rows'] = []
+    let base: number | null = null
+    for (const stored of STORED) {
+        const { page, close } = await openBenchPage(browser, service)
+        try {
+            const [nameA, nameB] = [freshName('stored-a'), freshName('stored-b')]
+            const { seedMs } = await call(page, 'openStoredPair', nameA, nameB, stored)
+            const ms: number[] = []
+            // Round 0 warms the page's code up and is not counted.
+            for (let round = 0; round <= RUNS; round++) {
+                const result = await call(page, 'syncChanges', nameA, nameB, stored, CHANGES, round)
+                if (result.applied !== CHANGES) {
+                    throw new Error(`browser bench: B applied ${result.applied} of ${CHANGES} changes`)
+                }
+                if (round > 0) {
+                    ms.push(result.ms)
+                }
+            }
+            await call(page, 'closeDevice', nameA)
+            await call(page, 'closeDevice', nameB)
+            const total = median(ms)
+            base ??= total
+            rows.push([stored.toLocaleString('en-US'), Math.round(seedMs / 1000), CHANGES, total, spread(ms), total / base])
+        } finally {
+            await close()
+        }
+    }
+    return {
+        title: `Browser: syncing ${CHANGES.toLocaleString('en-US')} changes A→B with many notes already stored (Chromium's IndexedDB, median of ${RUNS} rounds)`,
+        columns: ['notes stored', 'seed s', 'changes', 'push + pull ms', 'min–max', '× smallest'],
+        rows,
+        notes: [
+            'Both devices in one page on an in-page memory shared log. Seeded through the library (logged executeBatch of 1,000 creates on A, synced to B; not timed), then per round 1,000 title updates on A spread over the notes (a fixed stride), timed: A pushes, B pulls and applies.',
+            DEXIE_NOTE,
+        ],
+    }
+}
+
 async function main(): Promise<void> {
     const selected = process.argv.slice(2)
     const wanted = (name: string) => !selected.length || selected.includes(name)
@@ -209,6 +259,9 @@ async function main(): Promise<void> {
         }
         if (wanted('sync')) {
             console.log(formatTable(await syncTable(browser)) + '\n')
+        }
+        if (wanted('stored')) {
+            console.log(formatTable(await storedTable(browser, service)) + '\n')
         }
     } finally {
         await service.close()

@@ -14,43 +14,12 @@ import { entryId, entryObjectKey } from '../entries/keys'
 import { closeStorageManager, createSqliteStorageManager, registerTestCollections, SYNCED } from '../integration/devices'
 import { MemorySharedSyncLog } from '../shared-log/memory'
 import { setupSync } from '../setup'
-import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { CLIENT_LOG_COLLECTIONS, clientLogLayout1Collections } from './collections'
 import { LAYOUT_STATE_KEY } from './layout'
 
-/**
- * The client log as the library registered it until 2026-12 (layout 1), copied here as a fixture:
- * what an app's existing database was made with.
- */
+/** An app's database as the library made it until 2026-12: the first layout alone. */
 function registerLayout1(registry: StorageRegistry): void {
-    const version = new Date('2026-11-01')
-    registry.registerCollections({
-        syncLogEntry: {
-            version,
-            fields: {
-                id: { type: 'string' },
-                objectKey: { type: 'string' },
-                collection: { type: 'string' },
-                pk: { type: 'json' },
-                operation: { type: 'string' },
-                field: { type: 'string', optional: true },
-                value: { type: 'json', optional: true },
-                version: { type: 'float' },
-                deviceId: { type: 'string' },
-                schemaVersion: { type: 'float' },
-                shared: { type: 'int' },
-                needsIntegration: { type: 'int' },
-                pendingVersion: { type: 'float', optional: true },
-                heldVersion: { type: 'float', optional: true },
-            },
-            indices: [{ field: 'id', pk: true }, { field: 'objectKey' }, { field: 'pendingVersion' }, { field: 'heldVersion' }, { field: 'version' }],
-        },
-        syncState: { version, fields: { key: { type: 'string' }, value: { type: 'json' } }, indices: [{ field: 'key', pk: true }] },
-        syncQuarantine: {
-            version,
-            fields: { id: { type: 'string' }, reason: { type: 'string' }, code: { type: 'string' }, at: { type: 'float' } },
-            indices: [{ field: 'id', pk: true }],
-        },
-    })
+    registry.registerCollections(clientLogLayout1Collections())
 }
 
 const entry = (version: number, overrides: Partial<SyncLogEntry> = {}): SyncLogEntry => ({

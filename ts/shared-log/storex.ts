@@ -13,6 +13,7 @@ import {
     resolveReadLimit,
 } from './arguments'
 import type { SharedLogCursor, SharedLogReadResult, SharedSyncLog } from './types'
+import { entryFieldDefinitions } from '../entries/storex-fields'
 
 export interface StorexSharedSyncLogOptions {
     /** Holds the log; its registry must have had `StorexSharedSyncLog.registerCollections` called before initialization. */
@@ -89,20 +90,7 @@ export class StorexSharedSyncLog implements SharedSyncLog {
         registry.registerCollections({
             [SHARED_LOG_COLLECTIONS.entry]: {
                 version,
-                fields: {
-                    id: { type: 'string' },
-                    seq: { type: 'int' },
-                    writerDeviceId: { type: 'string' },
-                    collection: { type: 'string' },
-                    pk: { type: 'json' },
-                    operation: { type: 'string' },
-                    field: { type: 'string', optional: true },
-                    value: { type: 'json', optional: true },
-                    // Versions are ms-based safe integers beyond 32 bits; 'float' keeps SQL backends from overflowing.
-                    version: { type: 'float' },
-                    deviceId: { type: 'string' },
-                    schemaVersion: { type: 'float' },
-                },
+                fields: { id: { type: 'string' }, seq: { type: 'int' }, writerDeviceId: { type: 'string' }, ...entryFieldDefinitions() },
                 indices: [{ field: 'id', pk: true }, { field: 'seq' }, { field: 'writerDeviceId' }],
             },
             [SHARED_LOG_COLLECTIONS.device]: {
