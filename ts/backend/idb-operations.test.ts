@@ -65,6 +65,22 @@ describe('the plain IndexedDB path of the Dexie adapter', () => {
         expect((await notes(manager)).map(note => (note as StoredObject).id)).toEqual(ids.slice(20).filter(id => !scattered.includes(id)))
     })
 
+    it('reads many keys as one range when they cluster, and exactly the keys asked for in every case', async () => {
+        const { adapter, dexieTransactions } = await setup()
+        const ids = Array.from({ length: 100 }, (_, index) => `k${String(index).padStart(3, '0')}`)
+        await adapter.atomic(['note'], ops => ops.putObjects!('note', ids.map(id => ({ id, title: id }))))
+        const read = (keys: string[]) => adapter.atomic(['note'], async ops => (await ops.findObjects('note', { id: { $in: keys } })).map(note => note.id as string).sort())
+        // All the range holds; most of it with gaps and missing keys; a sparse pick over the whole store.
+        const contiguous = ids.slice(10, 40)
+        const gappy = [...ids.slice(50, 70).filter((_, index) => index % 4 !== 0), 'k0555', 'k0556']
+        const sparse = ids.filter((_, index) => index % 5 === 0)
+        expect(await read(contiguous)).toEqual(contiguous)
+        expect(await read(gappy)).toEqual(gappy.filter(id => ids.includes(id)).sort())
+        expect(await read(sparse)).toEqual(sparse)
+        expect(await read([...ids.slice(0, 20).map(id => `${id}-missing`)])).toEqual([])
+        expect(dexieTransactions()).toBe(0)
+    })
+
     it('reads a store in key order, limited, on the plain path and the Dexie path alike', async () => {
         const { manager, adapter, dexieTransactions } = await setup()
         await adapter.atomic(['note'], ops => ops.putObjects!('note', ['c', 'a', 'd', 'b'].map(id => ({ id, title: id }))))
