@@ -97,6 +97,14 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getRowsForObjects(['note/"n1"']))).toEqual([3])
     })
 
+    it('drops pending keys whose rows the app deleted, and pushes the rest', async () => {
+        await insert(log, adapter, [1, 2, 3].map(version => entry({ version, field: `f${version}` })), OWN)
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [entryId(entry({ version: 1, field: 'f1' })), entryId(entry({ version: 2, field: 'f2' }))] } }))
+        // A page of keys without rows does not stall the push: the next keys are read.
+        expect(versions(await log.getUnsharedEntries({ limit: 2 }))).toEqual([3])
+        expect(await log.countUnshared()).toBe(1)
+    })
+
     it('marks entries as shared', async () => {
         const entries = [1, 2, 3].map(version => entry({ version, field: `f${version}` }))
         await insert(log, adapter, entries, OWN)

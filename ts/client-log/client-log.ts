@@ -26,9 +26,9 @@ export interface QuarantinedEntry {
 export class ClientSyncLog {
     private readonly adapter: BackendAdapter
     /**
-     * The row each entry returned by `getUnsharedEntries` stands for (its pending copy), so that
-     * `markAsShared` need not read those rows: an own row is never rewritten, only compacted away
-     * once shared, which the marking transaction sees by its key being gone from the index.
+     * The row each entry returned by `getUnsharedEntries` was read from, so that `markAsShared`
+     * need not read those rows again: an own row is never rewritten, only compacted away once
+     * shared, which the marking transaction sees by its key being gone from the objectKey index.
      */
     private readonly unsharedRows = new WeakMap<SyncLogEntry, ClientLogRow>()
 
@@ -60,18 +60,45 @@ export class ClientSyncLog {
     }
 
     /**
-     * Up to `limit` unshared own entries, oldest version first: the first rows of the pending
-     * store (its key order is version order). Push order does not matter to last-write-wins;
-     * oldest first keeps a device's history in order on the way.
+     * Up to `limit` unshared own entries, oldest version first: the first keys of the pending
+     * store (its key order is version order), then their rows by primary key, in one transaction
+     * so that keys and rows agree. Push order does not matter to last-write-wins; oldest first
+     * keeps a device's history in order on the way.
      */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const pending = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.pending, {}, { order: [['key', 'asc']], limit: options.limit })
-        return pending.map(stored => {
-            const row = stored.row as ClientLogRow
+        for (;;) {
+            const { entries, dangling } = await this.adapter.atomic(CLIENT_LOG_WRITE_COLLECTIONS, ops => this.readUnshared(ops, options.limit))
+            // Keys without rows must not fill the page and stall the push: they are gone now.
+            if (entries.length || !dangling) {
+                return entries
+            }
+        }
+    }
+
+    private async readUnshared(ops: AtomicOperations, limit: number): Promise<{ entries: SyncLogEntry[]; dangling: number }> {
+        const keys = (await ops.findObjects(CLIENT_LOG_COLLECTIONS.pending, {}, { order: [['key', 'asc']], limit })).map(row => row.key as string)
+        if (!keys.length) {
+            return { entries: [], dangling: 0 }
+        }
+        const found = (await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: keys.map(entryIdOfPendingKey) } })) as unknown as ClientLogRow[]
+        const rows = new Map(found.map(row => [row.id, row]))
+        const entries: SyncLogEntry[] = []
+        const dangling: string[] = []
+        for (const key of keys) {
+            const row = rows.get(entryIdOfPendingKey(key))
+            if (!row) {
+                dangling.push(key)
+                continue
+            }
             const entry = rowToEntry(row)
             this.unsharedRows.set(entry, row)
-            return entry
-        })
+            entries.push(entry)
+        }
+        if (dangling.length) {
+            // The app deleted log rows under the library: nothing is there to push.
+            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.pending, { key: { $in: dangling } })
+        }
+        return { entries, dangling: dangling.length }
     }
 
     /**

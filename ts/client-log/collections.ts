@@ -83,8 +83,8 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
         },
         [CLIENT_LOG_COLLECTIONS.pending]: {
             version: LAYOUT_2,
-            // The whole row, so a push reads one store in one request and never the log itself.
-            fields: { key: { type: 'string' }, row: { type: 'json' } },
+            // The key alone: a copy of the row would cost every own write a second full record.
+            fields: { key: { type: 'string' } },
             indices: [{ field: 'key', pk: true }],
         },
     })

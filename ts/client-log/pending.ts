@@ -4,14 +4,16 @@ import type { StoredObject } from '../backend/types'
 import type { ClientLogRow } from './rows'
 
 /**
- * Which own entries are still to be pushed is kept beside the log, not on its rows: a copy of each
- * unpushed entry's row in `syncPending`, written in the entry's own transaction and deleted when
- * the push is acknowledged. A push reads that store alone (one request for a batch), and marking
- * the batch pushed is a delete of its keys, where rewriting the log rows (as the first layout did)
- * paid for every index of every row again. The store has no index to maintain.
+ * Which own entries are still to be pushed is kept beside the log, not on its rows: one key per
+ * unpushed entry in `syncPending`, written in the entry's own transaction and deleted when the
+ * push is acknowledged. Marking a batch pushed is then a delete of its keys (one key range on
+ * IndexedDB), where rewriting the log rows (as the first layout did) paid for every index of
+ * every row again. The store has no index to maintain.
  *
  * The key starts with the version, zero-padded, so the store's key order is version order: a push
- * reads the oldest first, and the first key bounds which rows can still be pending.
+ * reads the oldest first, and the first key bounds which rows can still be pending. A batch's rows
+ * are then a device's consecutive versions, which the log's ids (`device@version:…`) keep
+ * together: the Dexie adapter reads them as one key range.
  */
 const VERSION_DIGITS = 16 // Number.MAX_SAFE_INTEGER has 16 digits
 
@@ -31,5 +33,5 @@ export function versionOfPendingKey(key: string): number {
 
 /** The pending store's row for an own entry's log row. */
 export function pendingRowOf(row: ClientLogRow): StoredObject {
-    return { key: pendingKeyOf(row, row.id), row }
+    return { key: pendingKeyOf(row, row.id) }
 }
