@@ -162,7 +162,6 @@ async function install(options: SetupSyncOptions, collections: string[], record:
     const adapter = options.backendAdapter ?? createBackendAdapter(storageManager)
     await adapter.prepare()
     const clientLog = new ClientSyncLog({ adapter })
-    await clientLog.upgradeLayout()
     const clock =
         options.clock ??
         new HybridLogicalClock({ now: options.now, maxDriftMs: options.maxDriftMs, lastVersion: await clientLog.getMaxVersion() })

@@ -1,10 +1,12 @@
-import { createDexieStorageManager } from '../integration/devices'
+import type StorageManager from '@worldbrain/storex'
+import { closeStorageManager, createDexieStorageManager, createSqliteStorageManager } from '../integration/devices'
 import { createBackendAdapter } from '../backend'
-import type { BackendAdapter } from '../backend/types'
+import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, objectKey } from '../entries/keys'
 import { ClientSyncLog } from './client-log'
-import { CLIENT_LOG_COLLECTIONS, CLIENT_LOG_WRITE_COLLECTIONS, registerClientLogCollections } from './collections'
+import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './collections'
+import { entryToRow } from './rows'
 
 async function setup(): Promise<{ log: ClientSyncLog; adapter: BackendAdapter }> {
     const manager = createDexieStorageManager()
@@ -24,18 +26,12 @@ const OWN: Flags = { shared: false, needsIntegration: false }
 const RECEIVED: Flags = { shared: true, needsIntegration: false }
 const HELD: Flags = { shared: true, needsIntegration: true }
 
-/** Inserts as the library does: a held entry gets its quarantine record in the same transaction. */
 async function insert(log: ClientSyncLog, adapter: BackendAdapter, entries: SyncLogEntry[], flags: Flags): Promise<void> {
-    await adapter.atomic([...CLIENT_LOG_WRITE_COLLECTIONS, CLIENT_LOG_COLLECTIONS.quarantine], async ops => {
-        await log.insertEntries(ops, entries, flags)
-        if (flags.needsIntegration) {
-            await log.quarantine(ops, entries.map(item => ({ id: entryId(item), reason: 'held in a test', code: 'TEST', at: 0 })))
-        }
-    })
+    await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.insertEntries(ops, entries, flags))
 }
 
 async function compact(log: ClientSyncLog, adapter: BackendAdapter, keys: string[]): Promise<number> {
-    return adapter.atomic(CLIENT_LOG_WRITE_COLLECTIONS, ops => log.compactObjects(ops, keys))
+    return adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.compactObjects(ops, keys))
 }
 
 const versions = (entries: Array<Pick<SyncLogEntry, 'version'>>) => entries.map(item => item.version)
@@ -69,40 +65,30 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getUnsharedEntries({ limit: 100 }))).toEqual([10, 20, 30, 40, 50])
     })
 
-    it('keeps version order across versions of different lengths (the pending key pads them)', async () => {
+    it('keeps version order across versions of different lengths', async () => {
         await insert(log, adapter, [100, 9, 1_000_000, 10].map(version => entry({ version, field: `f${version}` })), OWN)
         expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([9, 10, 100, 1_000_000])
     })
 
-    it('pushes an own entry older than those already pushed (another tab with a slower clock), and knows which rows are pushed', async () => {
+    it('pushes an own entry older than those already pushed (another tab with a slower clock)', async () => {
         await insert(log, adapter, [entry({ version: 50 }), entry({ version: 60, field: 'body' })], OWN)
         await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
         await insert(log, adapter, [entry({ version: 5, field: 'rank' })], OWN)
         expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([5])
         const flags = async () => Object.fromEntries((await log.getRowsForObjects(['note/"n1"'])).map(row => [row.version, row.shared]))
         expect(await flags()).toEqual({ 5: 0, 50: 1, 60: 1 })
-        expect(await log.countEntries({ shared: 0 })).toBe(1)
         await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
         expect(await flags()).toEqual({ 5: 1, 50: 1, 60: 1 })
         expect(await log.countUnshared()).toBe(0)
     })
 
-    it('an own row stays unshared while its pending key is there, whatever newer rows were pushed', async () => {
+    it('an own row stays unshared and uncompacted until pushed, whatever newer rows were pushed', async () => {
         await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2 }), entry({ version: 3 })], OWN)
         const [oldest, ...rest] = await log.getUnsharedEntries({ limit: 10 })
         await log.markAsShared(rest)
-        // Version 1 is still to be pushed: it is neither shared nor compacted, though 3 supersedes it.
         expect(Object.fromEntries((await log.getRowsForObjects(['note/"n1"'])).map(row => [row.version, row.shared]))).toEqual({ 1: 0, 3: 1 })
         await log.markAsShared([oldest])
         expect(versions(await log.getRowsForObjects(['note/"n1"']))).toEqual([3])
-    })
-
-    it('drops pending keys whose rows the app deleted, and pushes the rest', async () => {
-        await insert(log, adapter, [1, 2, 3].map(version => entry({ version, field: `f${version}` })), OWN)
-        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [entryId(entry({ version: 1, field: 'f1' })), entryId(entry({ version: 2, field: 'f2' }))] } }))
-        // A page of keys without rows does not stall the push: the next keys are read.
-        expect(versions(await log.getUnsharedEntries({ limit: 2 }))).toEqual([3])
-        expect(await log.countUnshared()).toBe(1)
     })
 
     it('marks entries as shared', async () => {
@@ -260,5 +246,55 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
             await log.releaseQuarantine(ops, ['e1'])
         })
         expect(await log.getQuarantine()).toEqual([items[1]])
+    })
+})
+
+describe.each([
+    ['dexie', createDexieStorageManager],
+    ['sqlite', createSqliteStorageManager],
+])('ClientSyncLog rows from before the 0 markers (%s)', (_name, createManager) => {
+    let log: ClientSyncLog
+    let adapter: BackendAdapter
+    let manager: StorageManager
+
+    beforeEach(async () => {
+        manager = createManager()
+        registerClientLogCollections(manager.registry)
+        await manager.finishInitialization()
+        adapter = createBackendAdapter(manager)
+        await adapter.prepare()
+        log = new ClientSyncLog({ adapter })
+    })
+
+    afterEach(() => closeStorageManager(manager))
+
+    /** Rows as the library wrote them until 2026-12: null, not 0, when not pending / not held. */
+    async function insertOldRows(entries: SyncLogEntry[], flags: Flags): Promise<void> {
+        const rows = entries.map(item => ({ ...entryToRow(item, flags), pendingVersion: flags.shared ? null : item.version, heldVersion: flags.needsIntegration ? item.version : null }))
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[]))
+    }
+
+    it('new rows carry 0 markers; old and new rows read, push, compact and release alike', async () => {
+        await insertOldRows([entry({ version: 1 }), entry({ version: 2, field: 'body' })], OWN)
+        await insertOldRows([entry({ version: 3, deviceId: 'b', field: 'rank' })], RECEIVED)
+        await insertOldRows([entry({ version: 4, deviceId: 'b', field: 'tags' })], HELD)
+        await insert(log, adapter, [entry({ version: 5 })], OWN)
+        const [fresh] = (await log.getRowsForObjects(['note/"n1"'])).filter(row => row.version === 5)
+        expect(fresh).toMatchObject({ pendingVersion: 5, heldVersion: 0 })
+
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1, 2, 5])
+        expect(await log.countUnshared()).toBe(3)
+        expect(versions(await log.getHeldEntries({ limit: 10 }))).toEqual([4])
+
+        // Pushing 1, 2 and 5 marks them shared; 5 supersedes 1 (same field), which compaction drops.
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(await log.countUnshared()).toBe(0)
+        const rows = await log.getRowsForObjects(['note/"n1"'])
+        expect(versions(rows).sort()).toEqual([2, 3, 4, 5])
+        expect(rows.filter(row => row.version !== 4).every(row => row.shared === 1 && !row.pendingVersion)).toBe(true)
+
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.markIntegrated(ops, [entry({ version: 4, deviceId: 'b', field: 'tags' })]))
+        expect(await log.getHeldEntries({ limit: 10 })).toEqual([])
+        expect(versions(await log.getAllEntries()).sort()).toEqual([2, 3, 4, 5])
     })
 })

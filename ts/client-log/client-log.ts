@@ -1,11 +1,10 @@
+import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
 import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
-import { CLIENT_LOG_COLLECTIONS, CLIENT_LOG_WRITE_COLLECTIONS } from './collections'
-import { upgradeClientLogLayout } from './layout'
-import { entryIdOfPendingKey, pendingKeyOf, pendingRowOf, versionOfPendingKey } from './pending'
-import { entryToRow, rowToEntry } from './rows'
+import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { NOT_MARKED, entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 
 export interface ClientSyncLogOptions {
@@ -27,8 +26,8 @@ export class ClientSyncLog {
     private readonly adapter: BackendAdapter
     /**
      * The row each entry returned by `getUnsharedEntries` was read from, so that `markAsShared`
-     * need not read those rows again: an own row is never rewritten, only compacted away once
-     * shared, which the marking transaction sees by its key being gone from the objectKey index.
+     * need not read those rows again: an own unshared row changes only by being marked shared
+     * (idempotent) or compacted away once shared, which the marking transaction sees by its key.
      */
     private readonly unsharedRows = new WeakMap<SyncLogEntry, ClientLogRow>()
 
@@ -36,93 +35,59 @@ export class ClientSyncLog {
         this.adapter = options.adapter
     }
 
-    /**
-     * Brings a database written by an earlier version of the library to the current client-log
-     * layout (once; see ./layout.ts). `setupSync` calls it before the first write.
-     */
-    async upgradeLayout(): Promise<number> {
-        return upgradeClientLogLayout(this.adapter)
-    }
-
-    /**
-     * Adds entries inside the caller's transaction (own writes: unshared, each with its pending
-     * key; received: shared). The transaction must cover `CLIENT_LOG_WRITE_COLLECTIONS`.
-     */
+    /** Adds entries inside the caller's transaction (own writes: unshared; received: shared). */
     async insertEntries(ops: AtomicOperations, entries: SyncLogEntry[], flags: { shared: boolean; needsIntegration: boolean }): Promise<void> {
-        if (!entries.length) {
-            return
-        }
-        const rows = entries.map(entry => entryToRow(entry, flags))
-        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[])
-        if (!flags.shared) {
-            await ops.createObjects(CLIENT_LOG_COLLECTIONS.pending, rows.map(pendingRowOf))
-        }
+        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, entries.map(entry => entryToRow(entry, flags) as unknown as StoredObject))
     }
 
     /**
-     * Up to `limit` unshared own entries, oldest version first: the first keys of the pending
-     * store (its key order is version order), then their rows by primary key, in one transaction
-     * so that keys and rows agree. Push order does not matter to last-write-wins; oldest first
-     * keeps a device's history in order on the way.
+     * Up to `limit` unshared own entries, sorted by version. Not ordered by the backend: an order
+     * on another field than the where makes Dexie read every unshared row before it applies the
+     * limit, so a push of n entries read O(n²) rows. Push order does not matter to last-write-wins,
+     * and on IndexedDB the `shared` index lists rows by id, which for own entries is version order.
      */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        for (;;) {
-            const { entries, dangling } = await this.adapter.atomic(CLIENT_LOG_WRITE_COLLECTIONS, ops => this.readUnshared(ops, options.limit))
-            // Keys without rows must not fill the page and stall the push: they are gone now.
-            if (entries.length || !dangling) {
-                return entries
-            }
-        }
-    }
-
-    private async readUnshared(ops: AtomicOperations, limit: number): Promise<{ entries: SyncLogEntry[]; dangling: number }> {
-        const keys = (await ops.findObjects(CLIENT_LOG_COLLECTIONS.pending, {}, { order: [['key', 'asc']], limit })).map(row => row.key as string)
-        if (!keys.length) {
-            return { entries: [], dangling: 0 }
-        }
-        const found = (await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: keys.map(entryIdOfPendingKey) } })) as unknown as ClientLogRow[]
-        const rows = new Map(found.map(row => [row.id, row]))
-        const entries: SyncLogEntry[] = []
-        const dangling: string[] = []
-        for (const key of keys) {
-            const row = rows.get(entryIdOfPendingKey(key))
-            if (!row) {
-                dangling.push(key)
-                continue
-            }
-            const entry = rowToEntry(row)
-            this.unsharedRows.set(entry, row)
-            entries.push(entry)
-        }
-        if (dangling.length) {
-            // The app deleted log rows under the library: nothing is there to push.
-            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.pending, { key: { $in: dangling } })
-        }
-        return { entries, dangling: dangling.length }
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } }, { order: [['pendingVersion', 'asc']], limit: options.limit })
+        return rows.map(stored => {
+            const entry = rowToEntry(stored)
+            this.unsharedRows.set(entry, stored as unknown as ClientLogRow)
+            return entry
+        })
     }
 
     /**
-     * Marks pushed entries shared and compacts their objects, in one transaction: one bulk delete
-     * of their pending keys, one read of the objects' other rows, one bulk delete of the obsolete
-     * ones. The entry rows themselves are not rewritten.
+     * Marks pushed entries shared and compacts their objects, in one transaction: one read of the
+     * objects' rows, one bulk put of the changed rows, one bulk delete of the obsolete ones.
      */
     async markAsShared(entries: SyncLogEntry[]): Promise<void> {
         if (!entries.length) {
             return
         }
         const ids = new Set(entries.map(entry => entryId(entry)))
-        await this.adapter.atomic(CLIENT_LOG_WRITE_COLLECTIONS, async ops => {
-            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.pending, { key: { $in: entries.map(entry => pendingKeyOf(entry)) } })
-            const rows = (await this.rowsHeldOrRead(ops, entries)) ?? ((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: Array.from(new Set(entries.map(entryObjectKey))) } })) as unknown as ClientLogRow[])
-            const resolved = await this.resolveShared(ops, rows, ids)
-            await this.compactRows(ops, resolved)
+        await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
+            const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.getRowsForObjects(entries.map(entryObjectKey), ops))
+            const changed: ClientLogRow[] = []
+            const after = rows.map(row => {
+                if (!ids.has(row.id) || (row.shared && !row.pendingVersion)) {
+                    return row
+                }
+                const marked = { ...row, shared: 1, pendingVersion: NOT_MARKED, heldVersion: row.heldVersion ?? NOT_MARKED }
+                changed.push(marked)
+                return marked
+            })
+            const obsolete = new Set(obsoleteRows(after).map(row => row.id))
+            // A row that is about to be deleted need not be rewritten first.
+            await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !obsolete.has(row.id)) as unknown as StoredObject[])
+            if (obsolete.size) {
+                await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [...obsolete] } })
+            }
         })
     }
 
     /**
      * Every row of the entries' objects, reading only the rows not already held from
      * `getUnsharedEntries` (found by key through the objectKey index); null when the backend
-     * cannot list keys or an entry did not come from `getUnsharedEntries`. Flags as stored.
+     * cannot list keys or an entry did not come from `getUnsharedEntries`.
      */
     private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<ClientLogRow[] | null> {
         const held = new Map<string, ClientLogRow>()
@@ -153,40 +118,15 @@ export class ClientSyncLog {
         return rows
     }
 
-    /**
-     * The rows with their `shared` flag resolved (copies where it changes): an own row stored as
-     * 0 is shared once its pending key is gone, and `sharedIds` are shared whatever is stored.
-     * Costs nothing when no row is own and stored 0; otherwise one read of the first pending key
-     * (rows older than it cannot be pending, which settles the rows of earlier pushes) and one
-     * bulk read of the keys of the rest. Inside a transaction, pass its `ops`.
-     */
-    private async resolveShared(ops: AtomicOperations | null, rows: ClientLogRow[], sharedIds?: Set<string>): Promise<ClientLogRow[]> {
-        const find = ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)
-        const open = rows.filter(row => !row.shared && !sharedIds?.has(row.id))
-        let pending = new Set<string>()
-        if (open.length) {
-            const [first] = await find(CLIENT_LOG_COLLECTIONS.pending, {}, { order: [['key', 'asc']], limit: 1 })
-            const floor = first ? versionOfPendingKey(first.key as string) : Infinity
-            const candidates = open.filter(row => row.version >= floor)
-            if (candidates.length) {
-                const found = await find(CLIENT_LOG_COLLECTIONS.pending, { key: { $in: candidates.map(row => pendingKeyOf(row, row.id)) } })
-                pending = new Set(found.map(row => entryIdOfPendingKey(row.key as string)))
-            }
-        } else if (!sharedIds) {
-            return rows
-        }
-        return rows.map(row => (row.shared || pending.has(row.id) ? row : { ...row, shared: 1 }))
-    }
-
-    /** Every entry held for the given objects, with the held-back flag and the resolved shared flag. */
+    /** Every entry held for the given objects, with the held-back flag. */
     async getRowsForObjects(objectKeys: string[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
         const keys = Array.from(new Set(objectKeys))
         if (!keys.length) {
             return []
         }
         const find = ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)
-        const rows = (await find(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: keys } })) as unknown as ClientLogRow[]
-        return this.resolveShared(ops ?? null, rows)
+        const rows = await find(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: keys } })
+        return rows as unknown as ClientLogRow[]
     }
 
     /** Every applied entry (own and received; held-back ones excluded), for full-state reconciliation. */
@@ -195,21 +135,10 @@ export class ClientSyncLog {
         return rows.map(rowToEntry)
     }
 
-    /**
-     * Received entries that were held back, oldest first. Each has a quarantine record (written
-     * in the same transaction), so the quarantine store lists them without an index on the log.
-     */
+    /** Received entries that were held back, oldest first. */
     async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const ids = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})).map(row => row.id as string)
-        if (!ids.length) {
-            return []
-        }
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })
-        return rows
-            .filter(row => row.needsIntegration)
-            .map(rowToEntry)
-            .sort(compareEntryVersions)
-            .slice(0, options.limit)
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { heldVersion: { $gt: 0 } }, { order: [['heldVersion', 'asc']], limit: options.limit })
+        return rows.map(rowToEntry)
     }
 
     async markIntegrated(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<void> {
@@ -217,7 +146,7 @@ export class ClientSyncLog {
             return
         }
         const ids = entries.map(entry => entryId(entry))
-        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0 })
+        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0, heldVersion: NOT_MARKED })
     }
 
     /**
@@ -231,8 +160,7 @@ export class ClientSyncLog {
 
     /**
      * `compactObjects` for a caller that already holds every row of the objects concerned (as
-     * they are now, inside its transaction, with resolved shared flags, as `getRowsForObjects`
-     * gives them): no second read.
+     * they are now, inside its transaction): no second read.
      */
     async compactRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<number> {
         const obsolete = obsoleteRows(rows)
@@ -250,17 +178,11 @@ export class ClientSyncLog {
 
     /** How many own entries wait to be pushed (what an app shows as "pending changes"). */
     async countUnshared(): Promise<number> {
-        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.pending, {})).length
+        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } })).length
     }
 
-    /** How many rows the log holds, optionally only those with the given (resolved) flags. */
     async countEntries(where: { shared?: number; needsIntegration?: number } = {}): Promise<number> {
-        const { shared, ...stored } = where
-        const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, stored)) as unknown as ClientLogRow[]
-        if (shared === undefined) {
-            return rows.length
-        }
-        return (await this.resolveShared(null, rows)).filter(row => row.shared === shared).length
+        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, where)).length
     }
 
     async getState<T>(key: string): Promise<T | null> {

@@ -1,3 +1,3 @@
-export { CLIENT_LOG_COLLECTIONS, CLIENT_LOG_WRITE_COLLECTIONS, registerClientLogCollections } from './collections'
+export * from './collections'
 export * from './client-log'
 export type { ClientLogRow } from './rows'

@@ -11,15 +11,22 @@ import { decodeValue, encodeEntry } from '../entries/values'
 export interface ClientLogRow extends SyncLogEntry {
     id: string
     objectKey: string
-    /**
-     * 1 once the entry is in the shared log. As stored: 1 for received entries, 0 for own ones,
-     * which are not rewritten when pushed (their pending key goes, see ./pending.ts). Rows the
-     * `ClientSyncLog` hands out carry the resolved flag.
-     */
+    /** 1 once the entry is in the shared log (own entries after a push; received entries always). */
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
     needsIntegration: number
+    /**
+     * The version while unshared, else 0 (read as `> 0`: what to push, in version order). Rows
+     * written before 2026-12 hold null instead; both read as "not pending". Not null on new rows:
+     * fake-indexeddb throws and catches a DataError for every record an index cannot key.
+     */
+    pendingVersion: number | null
+    /** The version while held back, else 0 (or null on older rows): what to retry, oldest first. */
+    heldVersion: number | null
 }
+
+/** `pendingVersion` / `heldVersion` of a row that is not pending / not held (versions are > 0). */
+export const NOT_MARKED = 0
 
 export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
     const objectKey = entryObjectKey(entry)
@@ -29,6 +36,8 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
         ...encodeEntry(entry),
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
+        pendingVersion: flags.shared ? NOT_MARKED : entry.version,
+        heldVersion: flags.needsIntegration ? entry.version : NOT_MARKED,
     }
 }
 

@@ -4,7 +4,7 @@ import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
 import type { SyncLogEntry } from '../entries/types'
-import { CLIENT_LOG_WRITE_COLLECTIONS } from '../client-log/collections'
+import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { SyncConfigurationError, UnloggableOperationError } from '../errors'
 import { collectCollectionTree, getPkFields, getSchemaVersion, pkWhere, requireObjectPk } from './registry-info'
 import { createLogged, deleteLogged, updateLogged } from './logged-writes'
@@ -155,7 +155,7 @@ export class SyncLoggingMiddleware implements StorageMiddleware {
         const version = clock.tick()
         const schemaVersion = (this.schemaVersion ??= getSchemaVersion(registry, Array.from(this.synced)))
         let logged: SyncLogEntry[] = []
-        const result = await adapter.atomic([...collections, ...CLIENT_LOG_WRITE_COLLECTIONS], async ops => {
+        const result = await adapter.atomic([...collections, CLIENT_LOG_COLLECTIONS.entry], async ops => {
             const entries = new WriteEntries()
             const ctx: WriteContext = {
                 ops,

@@ -1,6 +1,6 @@
 import type { StorageRegistry } from '@worldbrain/storex'
 import type { StoredObject } from '../backend/types'
-import { CLIENT_LOG_COLLECTIONS, CLIENT_LOG_WRITE_COLLECTIONS } from '../client-log/collections'
+import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import type { PrimaryKey, SyncLogEntry, SyncOperation } from '../entries/types'
 import { SyncError } from '../errors'
 import { getPkFields, getSchemaVersion, withoutFields } from '../middleware/registry-info'
@@ -144,7 +144,7 @@ export async function migrateFromStorexSync(options: MigrateFromStorexSyncOption
         return result
     }
     const record: Progress = { ...last, lastVersion: version, migrated: (progress?.migrated ?? 0) + entries.length }
-    await sync.adapter.atomic([...CLIENT_LOG_WRITE_COLLECTIONS, CLIENT_LOG_COLLECTIONS.state], async ops => {
+    await sync.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
         await sync.clientLog.setState(STATE_KEY, record, ops)
         await sync.clientLog.insertEntries(ops, entries, { shared: false, needsIntegration: false })
     })

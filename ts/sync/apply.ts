@@ -3,8 +3,8 @@ import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
-import { CLIENT_LOG_COLLECTIONS, CLIENT_LOG_WRITE_COLLECTIONS } from '../client-log/collections'
-import { entryToRow, rowToEntry } from '../client-log/rows'
+import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
+import { NOT_MARKED, entryToRow, rowToEntry } from '../client-log/rows'
 import type { ClientLogRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
 import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
@@ -54,7 +54,7 @@ export async function applyEntries(ctx: ApplyContext, entries: SyncLogEntry[], e
             held.push({ entry, code: error instanceof SyncError ? error.code : 'INVALID_ENTRY', reason: (error as Error).message })
         }
     }
-    const collections = [...ctx.synced, ...CLIENT_LOG_WRITE_COLLECTIONS, CLIENT_LOG_COLLECTIONS.quarantine, CLIENT_LOG_COLLECTIONS.state]
+    const collections = [...ctx.synced, CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.quarantine, CLIENT_LOG_COLLECTIONS.state]
     const run = (groups: SyncLogEntry[][], heldNow: ApplyResult['held'], withExtra: boolean) =>
         ctx.adapter.atomic(collections, async ops => {
             // Extra writes first: the transaction is atomic either way, and a Dexie transaction
@@ -144,7 +144,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     const after: ClientLogRow[] = []
     for (const row of rows) {
         if (touched.has(row.objectKey)) {
-            after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0 } : row)
+            after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0, heldVersion: NOT_MARKED } : row)
         }
     }
     for (const entry of fresh) {
