@@ -80,8 +80,9 @@ export class DexieLookups {
     }
 
     /**
-     * `{}` unordered or in primary-key order (e.g. the first keys of the client log's pending
-     * store): the store's objects in key order, as one getAll with the limit. Null otherwise.
+     * `{}` unordered or in primary-key order, with or without a limit (e.g. "does this collection
+     * hold anything", `limit: 1`): the store's objects in key order, as one getAll with the
+     * limit. Null otherwise.
      */
     storeOrderLookup(collection: string, where: StoredObject, options?: FindOptions): { definition: CollectionDefinition } | null {
         const definition = this.definition(collection)

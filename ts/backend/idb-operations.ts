@@ -173,10 +173,8 @@ export class IdbOperations implements AtomicOperations {
      * instead of one get per key. Null, having read only the probe, when the range holds more.
      */
     private async getAsRange(store: IDBObjectStore, keys: Array<string | number>): Promise<StoredObject[] | null> {
-        const sorted = [...keys].sort(compareKeys)
-        const range = this.lookups.keyRange().bound(sorted[0], sorted[sorted.length - 1])
-        const [held] = await settle<IDBValidKey[]>([store.getAllKeys(range, sorted.length + 1)])
-        if (held.length > sorted.length) {
+        const { range, held } = await this.probeSpan(store, keys)
+        if (held.length > keys.length) {
             return null
         }
         const wanted = new Set<IDBValidKey>(keys)
@@ -251,19 +249,25 @@ export class IdbOperations implements AtomicOperations {
 
     /**
      * Deletes distinct keys as one key range when they are all the store holds from the first to
-     * the last (as a pushed batch of the client log's pending store is): one request for the
+     * the last (as superseded rows of one device's consecutive versions are): one request for the
      * check, bounded by the number of keys, and one for the delete instead of one per key.
      * Resolves false, having deleted nothing, when other keys lie in between.
      */
     private async deleteAsRange(store: IDBObjectStore, keys: Array<string | number>): Promise<boolean> {
-        const sorted = [...keys].sort(compareKeys)
-        const range = this.lookups.keyRange().bound(sorted[0], sorted[sorted.length - 1])
-        const [held] = await settle<IDBValidKey[]>([store.getAllKeys(range, sorted.length + 1)])
+        const { range, held, sorted } = await this.probeSpan(store, keys)
         if (held.length !== sorted.length || !held.every((key, index) => key === sorted[index])) {
             return false
         }
         await settle([store.delete(range)])
         return true
+    }
+
+    /** The key range from the least to the greatest of distinct keys, and the first n + 1 keys the store holds in it. */
+    private async probeSpan(store: IDBObjectStore, keys: Array<string | number>): Promise<{ range: IDBKeyRange; held: IDBValidKey[]; sorted: Array<string | number> }> {
+        const sorted = [...keys].sort(compareKeys)
+        const range = this.lookups.keyRange().bound(sorted[0], sorted[sorted.length - 1])
+        const [held] = await settle<IDBValidKey[]>([store.getAllKeys(range, sorted.length + 1)])
+        return { range, held, sorted }
     }
 }
 
