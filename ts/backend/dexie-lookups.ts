@@ -1,7 +1,6 @@
 import type { CollectionDefinition } from '@worldbrain/storex'
 import type { StoredObject } from './types'
 import { collectionNeedsCleaning } from './dexie-values'
-import { dexieHelpers } from './dexie-backend'
 import type { DexieBackendLike } from './dexie-backend'
 
 /**
@@ -30,6 +29,7 @@ export type FindOptions = { limit?: number; order?: Array<[string, 'asc' | 'desc
 
 export class DexieLookups {
     private readonly cleaning = new Map<string, boolean>()
+    private readonly optionalFields = new WeakMap<CollectionDefinition, string[]>()
 
     constructor(private readonly backend: DexieBackendLike) {}
 
@@ -134,7 +134,7 @@ export class DexieLookups {
             }
         }
         if (definition && !this.backend.options.legacyMemexCompatibility) {
-            dexieHelpers().normalizeOptionalFields(result, definition)
+            this.normalizeOptionalFields(result, definition)
         }
         return result
     }
@@ -156,16 +156,37 @@ export class DexieLookups {
     }
 
     async cleanForUpdate(definition: CollectionDefinition, updates: StoredObject): Promise<void> {
-        await this.backend.updateObjectCleaner(updates, { collectionDefinition: definition, stemmerSelector: this.backend.stemmerSelector })
+        // The update cleaners are the create cleaners (custom fields, full-text terms): where
+        // those change nothing, neither do these.
+        if (definition.name === undefined || this.needsCleaning(definition.name)) {
+            await this.backend.updateObjectCleaner(updates, { collectionDefinition: definition, stemmerSelector: this.backend.stemmerSelector })
+        }
     }
 
     /** What the backend does to every object it reads; its cleaner chain only where it changes something. */
     async cleanRead(collection: string, objects: StoredObject[], definition: CollectionDefinition): Promise<void> {
         const clean = this.needsCleaning(collection)
         for (const object of objects) {
-            dexieHelpers().normalizeOptionalFields(object, definition)
+            this.normalizeOptionalFields(object, definition)
             if (clean) {
                 await this.backend.readObjectCleaner(object, { collectionDefinition: definition, stemmerSelector: this.backend.stemmerSelector })
+            }
+        }
+    }
+
+    /**
+     * Storex's `normalizeOptionalFields` (an unset optional field reads as null) over the
+     * definition's optional fields, listed once per definition instead of on every object.
+     */
+    private normalizeOptionalFields(object: StoredObject, definition: CollectionDefinition): void {
+        let names = this.optionalFields.get(definition)
+        if (!names) {
+            names = Object.keys(definition.fields).filter(field => (definition.fields[field] as { optional?: boolean }).optional)
+            this.optionalFields.set(definition, names)
+        }
+        for (const name of names) {
+            if (object[name] === undefined) {
+                object[name] = null
             }
         }
     }

@@ -81,6 +81,50 @@ describe('the plain IndexedDB path of the Dexie adapter', () => {
         expect(dexieTransactions()).toBe(0)
     })
 
+    it('applies a run of updates by key as the same updates one after another would, in one read and one write per object', async () => {
+        const seed = Array.from({ length: 30 }, (_, index) => ({ id: `n${index}`, title: `t${index}`, rank: index }))
+        const items = [
+            ...seed.slice(0, 20).map(note => ({ where: { id: note.id }, updates: { title: `${note.title}!` } })),
+            // The same object again (sees the first update), a missing object, a field set to null.
+            { where: { id: 'n3' }, updates: { rank: 99 } },
+            { where: { id: 'missing' }, updates: { title: 'nobody' } },
+            { where: { id: 'n4' }, updates: { title: null } },
+        ]
+        const run = async (batched: boolean) => {
+            const { manager, adapter, dexieTransactions } = await setup()
+            await adapter.atomic(['note'], ops => ops.putObjects!('note', seed))
+            await adapter.atomic(['note'], async ops => {
+                if (batched) {
+                    await ops.updateObjectsByPk!('note', items)
+                } else {
+                    for (const item of items) {
+                        await ops.updateObjects('note', item.where, item.updates)
+                    }
+                }
+            })
+            expect(dexieTransactions()).toBe(0)
+            return (await notes(manager)) as StoredObject[]
+        }
+        const batched = await run(true)
+        expect(batched).toEqual(await run(false))
+        expect(batched.find(note => note.id === 'n3')).toEqual(expect.objectContaining({ title: 't3!', rank: 99 }))
+        expect(batched.find(note => note.id === 'n4')).toEqual(expect.objectContaining({ title: null }))
+        expect(batched.some(note => note.id === 'missing')).toBe(false)
+        expect(items[0].updates).toEqual({ title: 't0!' })
+    })
+
+    it('runs a run of updates one by one when a where is not a single key', async () => {
+        const { manager, adapter } = await setup()
+        await adapter.atomic(['note'], ops => ops.putObjects!('note', [{ id: 'a', title: 'a' }, { id: 'b', title: 'b' }]))
+        await adapter.atomic(['note'], ops =>
+            ops.updateObjectsByPk!('note', [
+                { where: { id: { $in: ['a', 'b'] } }, updates: { title: 'both' } },
+                { where: { id: 'b' }, updates: { title: 'b2' } },
+            ]),
+        )
+        expect(await notes(manager)).toEqual([expect.objectContaining({ id: 'a', title: 'both' }), expect.objectContaining({ id: 'b', title: 'b2' })])
+    })
+
     it('reads a store in key order, limited, on the plain path and the Dexie path alike', async () => {
         const { manager, adapter, dexieTransactions } = await setup()
         await adapter.atomic(['note'], ops => ops.putObjects!('note', ['c', 'a', 'd', 'b'].map(id => ({ id, title: id }))))

@@ -214,6 +214,40 @@ export class IdbOperations implements AtomicOperations {
         await settle(objects.map(object => store.put(object)))
     }
 
+    readonly updateObjectsByPk = async (collection: string, items: Array<{ where: StoredObject; updates: StoredObject }>): Promise<void> => {
+        const pkField = this.lookups.pkField(collection)
+        const one = (item: { where: StoredObject; updates: StoredObject }) => {
+            const lookup = this.lookups.keyLookup(collection, item.where)
+            return pkField && lookup && lookup.kind === 'pk' && lookup.values.length === 1 && !(pkField in item.updates) ? lookup : null
+        }
+        if (!pkField || !items.every(one)) {
+            for (const item of items) {
+                await this.updateObjects(collection, item.where, item.updates)
+            }
+            return
+        }
+        const steps: Array<{ key: string | number; updates: StoredObject }> = []
+        for (const item of items) {
+            const lookup = one(item)!
+            const updates = { ...item.updates }
+            await this.lookups.cleanForUpdate(lookup.definition, updates)
+            steps.push({ key: lookup.values[0], updates })
+        }
+        const keys = Array.from(new Set(steps.map(step => step.key)))
+        const definition = this.lookups.definition(collection)!
+        const found = await this.objects(collection, { kind: 'pk', field: pkField, values: keys, definition })
+        const byKey = new Map(found.map(object => [object[pkField] as string | number, object]))
+        // In order, on the one copy of each object: a later update of the same object sees the earlier one.
+        for (const step of steps) {
+            const object = byKey.get(step.key)
+            if (object) {
+                dexieHelpers()._processFieldUpdates(step.updates, object)
+            }
+        }
+        const store = this.store(collection)
+        await settle([...byKey.values()].map(object => store.put(object)))
+    }
+
     readonly updateObjectByPk = async (collection: string, where: StoredObject, values: StoredObject): Promise<boolean> => {
         const lookup = this.lookups.keyLookup(collection, where)
         if (!lookup || lookup.kind !== 'pk' || lookup.values.length !== 1) {

@@ -48,6 +48,13 @@ export interface AtomicOperations {
      * Optional: without it, callers find the object, then update it.
      */
     updateObjectByPk?(collection: string, where: StoredObject, values: StoredObject): Promise<boolean>
+    /**
+     * Runs `updateObjects` for each item, in order, as if one after another; each where names one
+     * object by its whole single-field primary key. In as few requests as the backend allows (all
+     * the reads, then all the writes). Optional: callers fall back to `updateObjects` per item
+     * (see `updateEach`).
+     */
+    updateObjectsByPk?(collection: string, items: Array<{ where: StoredObject; updates: StoredObject }>): Promise<void>
     deleteObjects(collection: string, where: StoredObject): Promise<void>
 }
 
@@ -83,5 +90,16 @@ export async function putAll(ops: AtomicOperations, collection: string, objects:
     }
     for (const object of objects) {
         await ops.putObject(collection, object)
+    }
+}
+
+/** `ops.updateObjectsByPk` when the operations have it, else one `updateObjects` per item. */
+export async function updateEach(ops: AtomicOperations, collection: string, items: Array<{ where: StoredObject; updates: StoredObject }>): Promise<void> {
+    if (ops.updateObjectsByPk && items.length > 1) {
+        await ops.updateObjectsByPk(collection, items)
+        return
+    }
+    for (const item of items) {
+        await ops.updateObjects(collection, item.where, item.updates)
     }
 }

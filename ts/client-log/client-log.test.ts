@@ -134,6 +134,33 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(await log.getRowsForObjects(['note/"n1"'])).toEqual([expect.objectContaining({ version: 2, shared: 1 })])
     })
 
+    it('pushes new objects without looking their other rows up, and does not write back a create compacted away meanwhile', async () => {
+        const created = (version: number, pk: string) => entry({ version, pk, operation: 'create', field: null, value: { title: pk } })
+        await insert(log, adapter, [created(1, 'n1'), created(2, 'n2')], OWN)
+        const stale = await log.getUnsharedEntries({ limit: 10 })
+        // Another pass pushes both; n1 is deleted and the delete pushed, which compacts n1's create away.
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        await insert(log, adapter, [entry({ version: 3, pk: 'n1', operation: 'delete', field: null, value: null })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        await log.markAsShared(stale)
+        expect(await log.getRowsForObjects(['note/"n1"'])).toEqual([expect.objectContaining({ version: 3, operation: 'delete', shared: 1 })])
+        expect(await log.getRowsForObjects(['note/"n2"'])).toEqual([expect.objectContaining({ version: 2, shared: 1 })])
+    })
+
+    it('compacts what a re-created object left behind when a change to it is pushed next', async () => {
+        await insert(log, adapter, [entry({ version: 1, operation: 'create', field: null, value: { title: 'a' } }), entry({ version: 2, operation: 'delete', field: null, value: null })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"']))).toEqual([2])
+        // The key is used again: the push of the create alone does not look for the tombstone...
+        await insert(log, adapter, [entry({ version: 3, operation: 'create', field: null, value: { title: 'b' } })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([2, 3])
+        // ...the push of the next change does, and the tombstone goes.
+        await insert(log, adapter, [entry({ version: 4 })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([3, 4])
+    })
+
     it('returns every row of the given objects, held ones included', async () => {
         await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, pk: 'n2' })], OWN)
         await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], HELD)

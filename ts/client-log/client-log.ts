@@ -98,12 +98,21 @@ export class ClientSyncLog {
             }
             held.set(row.id, row)
         }
-        const keys = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: Array.from(new Set(entries.map(entryObjectKey))) } }))
+        const toLookUp = objectsWithOtherRows(entries)
+        const keys = !toLookUp.length ? [] : ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: toLookUp } }))
         if (!keys) {
             return null
         }
         const rows: ClientLogRow[] = []
         const others: Array<string | number> = []
+        const lookedUp = new Set(toLookUp)
+        for (const row of held.values()) {
+            if (!lookedUp.has(row.objectKey)) {
+                // An object whose one entry here is its create: its row, read again by key (the
+                // rows of one push are a device's consecutive versions: one key range).
+                others.push(row.id)
+            }
+        }
         for (const key of new Set(keys)) {
             const row = held.get(key as string)
             if (row) {
@@ -215,6 +224,23 @@ export class ClientSyncLog {
         const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})
         return rows as unknown as Array<{ id: string; reason: string; code: string; at: number }>
     }
+}
+
+/**
+ * The objects of pushed entries that may have rows besides those entries, i.e. all but those
+ * whose only entry in the batch is their create. An object's create is its first entry unless
+ * its key is used again after a delete (or collides with another device's); what such an older
+ * life left behind is compacted the next time the object is (a later push of a change to it, or
+ * a pull that touches it), so compaction drops exactly as much, only later, and a batch of new
+ * objects costs no lookup per object.
+ */
+function objectsWithOtherRows(entries: SyncLogEntry[]): string[] {
+    const onlyCreate = new Map<string, boolean>()
+    for (const entry of entries) {
+        const key = entryObjectKey(entry)
+        onlyCreate.set(key, !onlyCreate.has(key) && entry.operation === 'create')
+    }
+    return [...onlyCreate].filter(([, created]) => !created).map(([key]) => key)
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { StorageRegistry, OperationBatch } from '@worldbrain/storex'
-import { putAll } from '../backend/types'
+import { putAll, updateEach } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
@@ -207,7 +207,13 @@ export async function executeBatch(ops: AtomicOperations, batch: OperationBatch)
             }
             await putAll(ops, step.collection, objects)
         } else if (step.operation === 'updateObjects') {
-            await ops.updateObjects(step.collection, step.where as StoredObject, step.updates as StoredObject)
+            // A run of updates in one collection goes as one: its reads together, then its writes.
+            const items = [{ where: step.where as StoredObject, updates: step.updates as StoredObject }]
+            while (index + 1 < batch.length && batch[index + 1].operation === 'updateObjects' && batch[index + 1].collection === step.collection) {
+                const next = batch[++index] as { where: StoredObject; updates: StoredObject }
+                items.push({ where: next.where, updates: next.updates })
+            }
+            await updateEach(ops, step.collection, items)
         } else if (step.operation === 'deleteObjects') {
             await ops.deleteObjects(step.collection, step.where as StoredObject)
         }
