@@ -1,7 +1,7 @@
 import { putAll } from '../backend/types'
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
-import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
+import { entryId, entryObjectKey, fieldKeyOf } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { NOT_MARKED, entryToRow, rowToEntry } from './rows'
@@ -37,7 +37,12 @@ export class ClientSyncLog {
 
     /** Adds entries inside the caller's transaction (own writes: unshared; received: shared). */
     async insertEntries(ops: AtomicOperations, entries: SyncLogEntry[], flags: { shared: boolean; needsIntegration: boolean }): Promise<void> {
-        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, entries.map(entry => entryToRow(entry, flags) as unknown as StoredObject))
+        await this.insertRows(ops, entries.map(entry => entryToRow(entry, flags)))
+    }
+
+    /** `insertEntries` for a caller that made the rows already (`entryToRow`). */
+    async insertRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
+        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[])
     }
 
     /**
@@ -254,7 +259,7 @@ export function obsoleteRows(rows: ClientLogRow[]): ClientLogRow[] {
         if (row.needsIntegration) {
             continue
         }
-        const fieldKey = entryFieldKey(row)
+        const fieldKey = fieldKeyOf(row.objectKey, row)
         const current = newestByField.get(fieldKey)
         if (!current || compareEntryVersions(row, current) > 0) {
             newestByField.set(fieldKey, row)
@@ -270,7 +275,7 @@ export function obsoleteRows(rows: ClientLogRow[]): ClientLogRow[] {
         if (!row.shared || row.needsIntegration) {
             return false
         }
-        if (newestByField.get(entryFieldKey(row)) !== row) {
+        if (newestByField.get(fieldKeyOf(row.objectKey, row)) !== row) {
             return true
         }
         const lifecycle = newestLifecycle.get(row.objectKey)

@@ -28,8 +28,8 @@ export interface ClientLogRow extends SyncLogEntry {
 /** `pendingVersion` / `heldVersion` of a row that is not pending / not held (versions are > 0). */
 export const NOT_MARKED = 0
 
-export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }): ClientLogRow {
-    const objectKey = entryObjectKey(entry)
+/** `objectKey` when the caller has it already (it is a JSON encoding per call). */
+export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }, objectKey = entryObjectKey(entry)): ClientLogRow {
     return {
         id: entryIdOf(fieldKeyOf(objectKey, entry), entry),
         objectKey,

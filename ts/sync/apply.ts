@@ -7,7 +7,7 @@ import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { NOT_MARKED, entryToRow, rowToEntry } from '../client-log/rows'
 import type { ClientLogRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
-import { entryFieldKey, entryId, entryObjectKey } from '../entries/keys'
+import { entryId, entryIdOf, entryObjectKey, fieldKeyOf } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
 import type { Reconciler } from '../reconcile/types'
 import { SyncError } from '../errors'
@@ -116,30 +116,51 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     if (!incoming.length) {
         return { applied: [], operations: 0 }
     }
-    const rows = await ctx.clientLog.getRowsForObjects(incoming.map(entryObjectKey), ops)
-    const known = rows.filter(row => !row.needsIntegration).map(rowToEntry)
-    const heldIds = new Set(rows.filter(row => row.needsIntegration).map(row => row.id))
-    const relevant = withoutSuperseded(incoming, known)
+    // Each entry's object key once: it is a JSON encoding, and every step below needs it.
+    const objectKeys = new Map<SyncLogEntry, string>()
+    const keyOf = (entry: SyncLogEntry) => {
+        let key = objectKeys.get(entry)
+        if (key === undefined) {
+            key = entryObjectKey(entry)
+            objectKeys.set(entry, key)
+        }
+        return key
+    }
+    const rows = await ctx.clientLog.getRowsForObjects(incoming.map(keyOf), ops)
+    const known: SyncLogEntry[] = []
+    const heldIds = new Set<string>()
+    for (const row of rows) {
+        if (row.needsIntegration) {
+            heldIds.add(row.id)
+        } else {
+            const entry = rowToEntry(row)
+            objectKeys.set(entry, row.objectKey)
+            known.push(entry)
+        }
+    }
+    const isHeld = (entry: SyncLogEntry) => heldIds.size > 0 && heldIds.has(entryIdOf(fieldKeyOf(keyOf(entry), entry), entry))
+    const relevant = withoutSuperseded(incoming, known, keyOf)
     const { batch, newEntries } = ctx.reconciler({ known, incoming: relevant, pkFields: collection => getPkFields(ctx.registry, collection) })
     // A held entry that the device's entries now supersede is settled too: released, then compacted.
-    const relevantSet = new Set(relevant)
-    const settledHeld = incoming.filter(entry => !relevantSet.has(entry) && heldIds.has(entryId(entry)))
+    const relevantSet = heldIds.size ? new Set(relevant) : null
+    const settledHeld = relevantSet ? incoming.filter(entry => !relevantSet.has(entry) && isHeld(entry)) : []
     if (!newEntries.length && !settledHeld.length) {
         // Nothing new (a duplicate delivery): no write, and no idle awaits inside the transaction.
         return { applied: [], operations: 0 }
     }
     await executeBatch(ops, withSchemaTypes(ctx.registry, batch))
-    const fresh = newEntries.filter(entry => !heldIds.has(entryId(entry)))
-    const released = [...newEntries.filter(entry => heldIds.has(entryId(entry))), ...settledHeld]
-    if (fresh.length) {
-        await ctx.clientLog.insertEntries(ops, fresh, { shared: true, needsIntegration: false })
+    const fresh = heldIds.size ? newEntries.filter(entry => !isHeld(entry)) : newEntries
+    const released = heldIds.size ? [...newEntries.filter(isHeld), ...settledHeld] : []
+    const freshRows = fresh.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }, keyOf(entry)))
+    if (freshRows.length) {
+        await ctx.clientLog.insertRows(ops, freshRows)
     }
     if (released.length) {
         await ctx.clientLog.markIntegrated(ops, released)
         await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
     }
     // Compaction works on the rows read above as this transaction has just changed them: no second read.
-    const touched = new Set([...newEntries, ...settledHeld].map(entryObjectKey))
+    const touched = new Set([...newEntries, ...settledHeld].map(keyOf))
     const releasedIds = new Set(released.map(entryId))
     const after: ClientLogRow[] = []
     for (const row of rows) {
@@ -147,9 +168,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
             after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0, heldVersion: NOT_MARKED } : row)
         }
     }
-    for (const entry of fresh) {
-        after.push(entryToRow(entry, { shared: true, needsIntegration: false }))
-    }
+    after.push(...freshRows)
     await ctx.clientLog.compactRows(ops, after)
     return { applied: newEntries, operations: batch.length }
 }
@@ -159,7 +178,10 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
  * such entries away, so a re-delivered one would otherwise look new: it cannot change the state,
  * but it would be recorded again and counted as applied.
  */
-function withoutSuperseded(incoming: SyncLogEntry[], known: SyncLogEntry[]): SyncLogEntry[] {
+function withoutSuperseded(incoming: SyncLogEntry[], known: SyncLogEntry[], keyOf: (entry: SyncLogEntry) => string): SyncLogEntry[] {
+    if (!known.length) {
+        return incoming
+    }
     const newest = new Map<string, SyncLogEntry>()
     const keep = (key: string, entry: SyncLogEntry) => {
         const current = newest.get(key)
@@ -168,17 +190,17 @@ function withoutSuperseded(incoming: SyncLogEntry[], known: SyncLogEntry[]): Syn
         }
     }
     for (const entry of known) {
-        keep(entryFieldKey(entry), entry)
+        keep(fieldKeyOf(keyOf(entry), entry), entry)
         if (entry.operation !== 'modify') {
-            keep(entryObjectKey(entry), entry)
+            keep(keyOf(entry), entry)
         }
     }
     return incoming.filter(entry => {
-        const sameField = newest.get(entryFieldKey(entry))
+        const sameField = newest.get(fieldKeyOf(keyOf(entry), entry))
         if (sameField && compareEntryVersions(sameField, entry) > 0) {
             return false
         }
-        const lifecycle = newest.get(entryObjectKey(entry))
+        const lifecycle = newest.get(keyOf(entry))
         return !(entry.operation === 'modify' && lifecycle && compareEntryVersions(lifecycle, entry) > 0)
     })
 }
