@@ -10,10 +10,13 @@
  *   bulk transaction. Target ≤ 3× the floor.
  * - Stored: 1,000 changes synced A→B with 10k and 100k notes already stored on both devices: is
  *   the cost flat in what is stored? (Issue 12's target: within 1.2×.)
+ * - Memory: the same sync as above, once per size, with the page's live JS heap sampled (a full GC
+ *   before each sample): is what the sync holds at once flat in the number of notes?
  *
  *   npm run bench:browser                 # everything
  *   npm run bench:browser -- write sync   # parts; SYNCLOG_BENCH_BROWSER_SIZES=2000 to pick sizes
  *   SYNCLOG_BENCH_BROWSER_STORED=10000,100000 npm run bench:browser -- stored
+ *   SYNCLOG_BENCH_BROWSER_MEMORY=2000,10000,50000 npm run bench:browser -- memory
  *   SYNCLOG_BENCH_DEXIE_DEBUG=1 npm run bench:browser   # keep Dexie's localhost debug mode
  */
 import os from 'os'
@@ -23,6 +26,7 @@ import type { Browser, Page } from 'playwright-core'
 import { CHROMIUM_PATH, ROOT, launchChromium, startDemoService } from '../ts/integration/browser/harness'
 import type { DemoService } from '../ts/integration/browser/harness'
 import type { BenchNote, Write } from './browser-page'
+import { withLiveHeapPeak } from './heap-peak'
 import { formatTable } from './table'
 import type { BenchTable } from './table'
 import { makeWorkload } from './write-path'
@@ -197,6 +201,60 @@ async function syncTable(browser: Browser): Promise<BenchTable> {
     }
 }
 
+const MEMORY_SIZES = (process.env.SYNCLOG_BENCH_BROWSER_MEMORY ?? '2000,10000,50000').split(',').map(Number)
+
+/** Peak live JS heap of A's push and of B's pull + apply, one run per size (not part of `npm run bench:browser` by default: it takes minutes). */
+async function memoryTable(browser: Browser): Promise<BenchTable> {
+    const rows: BenchTable['rows'] = []
+    for (const size of MEMORY_SIZES) {
+        const notes = notesFor(size)
+        const service = await startDemoService({ staticDir: null })
+        const [a, b] = [await openBenchPage(browser, service), await openBenchPage(browser, service)]
+        try {
+            const [nameA, nameB] = [freshName('memory-a'), freshName('memory-b')]
+            await call(a.page, 'openSyncDevice', nameA)
+            await call(b.page, 'openSyncDevice', nameB)
+            // First contact with the service while both logs are empty: the SyncId protocol's
+            // full-state reconciliation is measured in the second pair of columns, on its own.
+            await call(a.page, 'pull', nameA, false)
+            await call(b.page, 'pull', nameB, false)
+            await call(a.page, 'createNotes', nameA, notes)
+            const push = await withLiveHeapPeak(a.page, () => call(a.page, 'push', nameA))
+            const pull = await withLiveHeapPeak(b.page, () => call(b.page, 'pull', nameB, false))
+            const held = await call(b.page, 'countNotes', nameB)
+            if (push.result.pushed !== size || held !== size) {
+                throw new Error(`browser bench: pushed ${push.result.pushed}, B holds ${held} of ${size} notes`)
+            }
+            // The same notes to a third device whose first contact finds them on the service, and
+            // a fourth that makes first contact with them still unpushed in its own log.
+            const [nameC, nameD] = [freshName('memory-c'), freshName('memory-d')]
+            await call(b.page, 'openSyncDevice', nameC)
+            const firstPull = await withLiveHeapPeak(b.page, () => call(b.page, 'pull', nameC, false))
+            await call(a.page, 'openSyncDevice', nameD)
+            await call(a.page, 'createNotes', nameD, notes)
+            const firstPush = await withLiveHeapPeak(a.page, () => call(a.page, 'push', nameD))
+            rows.push([size.toLocaleString('en-US'), push.peakMiB.toFixed(1), pull.peakMiB.toFixed(1), firstPush.peakMiB.toFixed(1), firstPull.peakMiB.toFixed(1)])
+            await call(b.page, 'closeDevice', nameC)
+            await call(a.page, 'closeDevice', nameD)
+            await call(a.page, 'closeDevice', nameA)
+            await call(b.page, 'closeDevice', nameB)
+        } finally {
+            await a.close()
+            await b.close()
+            await service.close()
+        }
+    }
+    return {
+        title: "Browser: the most JS heap a sync holds at once, by number of notes (Chromium's IndexedDB, one run per size)",
+        columns: ['notes', 'push, MiB', 'pull + apply, MiB', 'first-contact push, MiB', 'first-contact pull, MiB'],
+        rows,
+        notes: [
+            'Peak live JS heap added during each step. Push / pull: A pushes the new notes through the service, B pulls and applies them, both having met the service before (the sync pass itself). First contact: a device that meets the service for the first time reconciles its whole state in one request (the SyncId protocol): one whose log holds the notes unpushed sends them all at once; one that finds them on the service receives them all at once.',
+            "Every 250 ms a full GC over the DevTools protocol, then the page's heap size; the table gives the largest minus the size just before the step. Garbage not yet collected is not counted; the stored data is in Chromium's storage process, not in the page's heap.",
+        ],
+    }
+}
+
 const STORED = (process.env.SYNCLOG_BENCH_BROWSER_STORED ?? '10000,100000').split(',').map(Number)
 const CHANGES = 1000
 
@@ -262,6 +320,9 @@ async function main(): Promise<void> {
         }
         if (wanted('stored')) {
             console.log(formatTable(await storedTable(browser, service)) + '\n')
+        }
+        if (selected.includes('memory')) {
+            console.log(formatTable(await memoryTable(browser)) + '\n')
         }
     } finally {
         await service.close()
