@@ -81,6 +81,18 @@ describe('the plain IndexedDB path of the Dexie adapter', () => {
         expect(dexieTransactions()).toBe(0)
     })
 
+    it('tells which primary keys exist without reading the objects, clustered or not', async () => {
+        const { adapter } = await setup()
+        const ids = Array.from({ length: 60 }, (_, index) => `k${String(index).padStart(2, '0')}`)
+        await adapter.atomic(['note'], ops => ops.putObjects!('note', ids.filter((_, index) => index % 3 !== 0).map(id => ({ id, title: id }))))
+        const existing = (keys: string[]) => adapter.atomic(['note'], async ops => (await ops.findKeys!('note', { id: { $in: keys } }))!.map(String).sort())
+        const stored = ids.filter((_, index) => index % 3 !== 0)
+        // A run with gaps (one probe), a sparse pick with others in between (a key check each), a few keys.
+        expect(await existing(ids.slice(0, 30))).toEqual(stored.filter(id => id < 'k30'))
+        expect(await existing(ids.filter((_, index) => index % 2 === 0))).toEqual(stored.filter(id => Number(id.slice(1)) % 2 === 0))
+        expect(await existing(['k01', 'k03', 'nope'])).toEqual(['k01'])
+    })
+
     it('applies a run of updates by key as the same updates one after another would, in one read and one write per object', async () => {
         const seed = Array.from({ length: 30 }, (_, index) => ({ id: `n${index}`, title: `t${index}`, rank: index }))
         const items = [

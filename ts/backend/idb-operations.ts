@@ -188,10 +188,26 @@ export class IdbOperations implements AtomicOperations {
 
     readonly findKeys = async (collection: string, where: StoredObject): Promise<Array<string | number> | null> => {
         const lookup = this.lookups.keyLookup(collection, where)
-        if (!lookup || lookup.kind !== 'index') {
+        if (!lookup) {
             return null
         }
-        return (await this.indexKeys(collection, lookup)) as Array<string | number>
+        if (lookup.kind === 'index') {
+            return (await this.indexKeys(collection, lookup)) as Array<string | number>
+        }
+        return this.existingKeys(this.store(collection), lookup.values)
+    }
+
+    /** Which of distinct primary keys the store holds, read as keys only: one span probe when they cluster, else a `getKey` each. */
+    private async existingKeys(store: IDBObjectStore, keys: Array<string | number>): Promise<Array<string | number>> {
+        if (keys.length >= RANGE_MIN_KEYS) {
+            const { held } = await this.probeSpan(store, keys)
+            if (held.length <= keys.length) {
+                const present = new Set<IDBValidKey>(held)
+                return keys.filter(key => present.has(key))
+            }
+        }
+        const found = await settle<IDBValidKey | undefined>(keys.map(key => store.getKey(key)))
+        return keys.filter((_, index) => found[index] !== undefined)
     }
 
     private async indexKeys(collection: string, lookup: KeyLookup, limit?: number): Promise<IDBValidKey[]> {

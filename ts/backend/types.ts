@@ -37,9 +37,10 @@ export interface AtomicOperations {
     findObjects(collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }): Promise<StoredObject[]>
     updateObjects(collection: string, where: StoredObject, updates: StoredObject): Promise<void>
     /**
-     * The primary keys of the objects a where on one indexed field (equality or `$in`) matches,
-     * without reading the objects. Optional: callers that have it can skip reading rows they
-     * already hold; without it (or when it answers null for this where) they read the objects.
+     * The primary keys of the objects a where on one indexed field or on the primary key
+     * (equality or `$in`) matches, without reading the objects: for the primary key, those of
+     * the keys given that exist. Optional: callers that have it can skip reading rows they already
+     * hold; without it (or when it answers null for this where) they read the objects.
      */
     findKeys?(collection: string, where: StoredObject): Promise<Array<string | number> | null>
     /**

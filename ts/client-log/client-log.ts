@@ -111,11 +111,16 @@ export class ClientSyncLog {
         const rows: ClientLogRow[] = []
         const others: Array<string | number> = []
         const lookedUp = new Set(toLookUp)
-        for (const row of held.values()) {
-            if (!lookedUp.has(row.objectKey)) {
-                // An object whose one entry here is its create: its row, read again by key (the
-                // rows of one push are a device's consecutive versions: one key range).
-                others.push(row.id)
+        const created = [...held.values()].filter(row => !lookedUp.has(row.objectKey)).map(row => row.id)
+        if (created.length) {
+            // An object whose one entry here is its create has that row only. Whether it is still
+            // there (another pass may have pushed and compacted it) is a key check: the rows of
+            // one push are a device's consecutive versions, so one probe of their key range.
+            const existing = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: created } }))
+            if (existing) {
+                rows.push(...existing.map(id => held.get(id as string)!))
+            } else {
+                others.push(...created)
             }
         }
         for (const key of new Set(keys)) {
