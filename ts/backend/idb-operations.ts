@@ -232,20 +232,18 @@ export class IdbOperations implements AtomicOperations {
 
     readonly updateObjectsByPk = async (collection: string, items: Array<{ where: StoredObject; updates: StoredObject }>): Promise<void> => {
         const pkField = this.lookups.pkField(collection)
-        const one = (item: { where: StoredObject; updates: StoredObject }) => {
-            const lookup = this.lookups.keyLookup(collection, item.where)
-            return pkField && lookup && lookup.kind === 'pk' && lookup.values.length === 1 && !(pkField in item.updates) ? lookup : null
-        }
-        if (!pkField || !items.every(one)) {
+        const lookups = items.map(item => this.lookups.keyLookup(collection, item.where))
+        const byPk = (lookup: KeyLookup | null, index: number): lookup is KeyLookup =>
+            !!pkField && !!lookup && lookup.kind === 'pk' && lookup.values.length === 1 && !(pkField in items[index].updates)
+        if (!pkField || !lookups.every(byPk)) {
             for (const item of items) {
                 await this.updateObjects(collection, item.where, item.updates)
             }
             return
         }
         const steps: Array<{ key: string | number; updates: StoredObject }> = []
-        for (const item of items) {
-            const lookup = one(item)!
-            const updates = { ...item.updates }
+        for (const [index, lookup] of (lookups as KeyLookup[]).entries()) {
+            const updates = { ...items[index].updates }
             await this.lookups.cleanForUpdate(lookup.definition, updates)
             steps.push({ key: lookup.values[0], updates })
         }
