@@ -6,7 +6,8 @@ import { openDexieDatabase } from './backend/dexie-upgrade'
 import type { BackendAdapter } from './backend/types'
 import { HybridLogicalClock } from './clock/hlc'
 import { ClientSyncLog } from './client-log/client-log'
-import { registerClientLogCollections } from './client-log/collections'
+import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './client-log/collections'
+import { moveLegacyClientLogRows } from './client-log/legacy-move'
 import { CustomAutoPkMiddleware } from './middleware/auto-pk'
 import { SyncLoggingMiddleware } from './middleware/sync-logging'
 import { getSchemaVersion } from './middleware/registry-info'
@@ -161,7 +162,10 @@ async function install(options: SetupSyncOptions, collections: string[], record:
 
     const adapter = options.backendAdapter ?? createBackendAdapter(storageManager)
     await adapter.prepare()
+    // IndexedDB has the index from the schema; SQLite gets it here (the key used to enforce it).
+    await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
     const clientLog = new ClientSyncLog({ adapter })
+    await moveLegacyClientLogRows(adapter, clientLog)
     const clock =
         options.clock ??
         new HybridLogicalClock({ now: options.now, maxDriftMs: options.maxDriftMs, lastVersion: await clientLog.getMaxVersion() })

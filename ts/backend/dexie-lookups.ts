@@ -18,8 +18,10 @@ export interface KeyLookup {
     definition: CollectionDefinition
 }
 
-/** `{ field: { $gt: n } }` on a plain index, unordered or ordered by that field ascending. */
+/** `{ field: { $gt: n } }` on the single-field pk or a plain index, unordered or ordered by that field ascending. */
 export interface RangeLookup {
+    /** The field, or null for the primary key: the range is read from the store itself. */
+    index: string | null
     field: string
     above: number
     definition: CollectionDefinition
@@ -72,11 +74,12 @@ export class DexieLookups {
         }
         const field = fields[0]
         const order = options?.order ?? []
-        const indexed = (definition.indices ?? []).some(index => index.field === field && !index.pk)
+        const pk = definition.pkIndex === field
+        const indexed = pk || (definition.indices ?? []).some(index => index.field === field && !index.pk)
         if (!indexed || order.length > 1 || (order.length === 1 && (order[0][0] !== field || order[0][1] !== 'asc'))) {
             return null
         }
-        return { field, above: condition.$gt, definition }
+        return { index: pk ? null : field, field, above: condition.$gt, definition }
     }
 
     /**

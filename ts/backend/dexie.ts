@@ -261,7 +261,7 @@ export class DexieBackendAdapter implements BackendAdapter {
      * One IndexedDB `getAll` on an index range. Dexie 2 walks a cursor for `where().above()`,
      * one request per record, which fake-indexeddb makes super-linear; `getAll` is one request.
      */
-    private getAllAbove(collection: string, field: string, above: number, limit?: number): Promise<StoredObject[]> {
+    private getAllAbove(collection: string, field: string | null, above: number, limit?: number): Promise<StoredObject[]> {
         // `>= the next double` rather than `> above`: the same keys, but fake-indexeddb walks every
         // index record equal to an open bound (all the 0 markers of the client log), and none
         // equal to a bound no record holds.
@@ -294,7 +294,7 @@ export class DexieBackendAdapter implements BackendAdapter {
         const backend = this.backend
         const range = backend.options.legacyMemexCompatibility ? null : this.lookups.rangeLookup(collection, where, options)
         if (range) {
-            const objects = await this.getAllAbove(collection, range.field, range.above, options?.limit)
+            const objects = await this.getAllAbove(collection, range.index, range.above, options?.limit)
             await this.lookups.cleanRead(collection, objects, range.definition)
             return objects
         }

@@ -121,7 +121,8 @@ export class IdbOperations implements AtomicOperations {
             const keyRange = this.lookups.keyRange()
             const from = nextDoubleUp(range.above)
             const bound = from === range.above ? keyRange.lowerBound(range.above, true) : keyRange.lowerBound(from)
-            const [objects] = await settle<StoredObject[]>([this.store(collection).index(range.field).getAll(bound, options?.limit)])
+            const store = this.store(collection)
+            const [objects] = await settle<StoredObject[]>([(range.index === null ? store : store.index(range.index)).getAll(bound, options?.limit)])
             await this.lookups.cleanRead(collection, objects, range.definition)
             return objects
         }

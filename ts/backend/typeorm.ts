@@ -30,8 +30,9 @@ interface EntityManagerLike {
 }
 
 interface EntityMetadataLike {
+    tableName: string
     primaryColumns: Array<{ propertyName: string; databaseName: string }>
-    columns: Array<{ databaseName: string }>
+    columns: Array<{ propertyName: string; databaseName: string }>
 }
 
 interface ConnectionLike {
@@ -179,6 +180,19 @@ export class TypeormBackendAdapter implements BackendAdapter {
             if (!this.enforceForeignKeys && this.connection.options.type === 'sqlite') {
                 await this.connection.query('PRAGMA foreign_keys = OFF')
             }
+        })
+    }
+
+    /** A unique index on the column (storex-backend-typeorm declares none): an insert of a second row with the value fails. */
+    ensureUniqueIndex(collection: string, field: string): Promise<void> {
+        return this.queue.run(async () => {
+            const metadata = this.metadata(collection)
+            const column = metadata.columns.find(candidate => candidate.propertyName === field)
+            if (!column) {
+                throw new SyncConfigurationError(`ensureUniqueIndex: '${collection}' has no field '${field}'`)
+            }
+            const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
+            await this.connection.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${metadata.tableName}_${column.databaseName}_unique`)} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
         })
     }
 

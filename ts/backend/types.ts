@@ -78,6 +78,12 @@ export interface BackendAdapter {
     checkWhere(collection: string, where: StoredObject): void
     /** Work the backend needs after `finishInitialization` and before the first write (e.g. create tables). */
     prepare(): Promise<void>
+    /**
+     * Makes the backend refuse a second object with the same value of `field`, where its own
+     * schema step does not (storex-backend-typeorm creates no indices; IndexedDB has the index
+     * from the schema). Idempotent; call after `prepare`. Optional: without it, nothing to do.
+     */
+    ensureUniqueIndex?(collection: string, field: string): Promise<void>
 }
 
 /** `ops.putObjects` when the operations have it, else one `putObject` per object. */

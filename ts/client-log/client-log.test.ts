@@ -7,6 +7,8 @@ import { entryId, objectKey } from '../entries/keys'
 import { ClientSyncLog } from './client-log'
 import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './collections'
 import { entryToRow } from './rows'
+import { LEGACY_CLIENT_LOG_COLLECTION } from './legacy-layout'
+import { moveLegacyClientLogRows } from './legacy-move'
 
 async function setup(): Promise<{ log: ClientSyncLog; adapter: BackendAdapter }> {
     const manager = createDexieStorageManager()
@@ -31,7 +33,7 @@ async function insert(log: ClientSyncLog, adapter: BackendAdapter, entries: Sync
 }
 
 async function compact(log: ClientSyncLog, adapter: BackendAdapter, keys: string[]): Promise<number> {
-    return adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.compactObjects(ops, keys))
+    return adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], ops => log.compactObjects(ops, keys))
 }
 
 const versions = (entries: Array<Pick<SyncLogEntry, 'version'>>) => entries.map(item => item.version)
@@ -58,16 +60,47 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1])
     })
 
-    it('returns unshared entries in version order, at most limit', async () => {
-        await insert(log, adapter, [30, 10, 50, 20, 40].map(version => entry({ version, field: `f${version}` })), OWN)
+    it('returns unshared entries in commit order, at most limit, never received ones', async () => {
+        for (const version of [30, 10, 50]) {
+            await insert(log, adapter, [entry({ version, field: `f${version}` })], OWN)
+        }
         await insert(log, adapter, [entry({ version: 5, deviceId: 'b' }), entry({ version: 15, deviceId: 'b' })], RECEIVED)
-        expect(versions(await log.getUnsharedEntries({ limit: 3 }))).toEqual([10, 20, 30])
-        expect(versions(await log.getUnsharedEntries({ limit: 100 }))).toEqual([10, 20, 30, 40, 50])
+        await insert(log, adapter, [20, 40].map(version => entry({ version, field: `f${version}` })), OWN)
+        expect(versions(await log.getUnsharedEntries({ limit: 3 }))).toEqual([30, 10, 50])
+        expect(versions(await log.getUnsharedEntries({ limit: 100 }))).toEqual([30, 10, 50, 20, 40])
     })
 
-    it('keeps version order across versions of different lengths', async () => {
-        await insert(log, adapter, [100, 9, 1_000_000, 10].map(version => entry({ version, field: `f${version}` })), OWN)
-        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([9, 10, 100, 1_000_000])
+    it('marks a push batch by the watermark: no row is rewritten, later rows stay unshared', async () => {
+        await insert(log, adapter, [1, 2, 3, 4].map(version => entry({ version, field: `f${version}` })), OWN)
+        const batch = await log.getUnsharedEntries({ limit: 3 })
+        await insert(log, adapter, [entry({ version: 5, field: 'f5' })], OWN)
+        const before = await adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, {})
+        await log.markAsShared(batch.slice(0, 2))
+        // Stored rows are untouched; the watermark covers the first two.
+        expect(await adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, {})).toEqual(before)
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([3, 4, 5])
+        expect(await log.countEntries({ shared: 1 })).toBe(2)
+    })
+
+    it('marks entries one by one when they are not the first of one read', async () => {
+        await insert(log, adapter, [1, 2, 3].map(version => entry({ version, field: `f${version}` })), OWN)
+        const read = await log.getUnsharedEntries({ limit: 10 })
+        // The second and third only: a watermark at the third would cover the first.
+        await log.markAsShared(read.slice(1))
+        expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1])
+        // Entries made elsewhere (not read here) are found by key.
+        await log.markAsShared([entry({ version: 1, field: 'f1' })])
+        expect(await log.getUnsharedEntries({ limit: 10 })).toEqual([])
+        expect(await log.countEntries({ shared: 1 })).toBe(3)
+    })
+
+    it('reads past rows marked one by one when filling a batch', async () => {
+        await insert(log, adapter, [1, 2, 3, 4, 5].map(version => entry({ version, field: `f${version}` })), OWN)
+        const read = await log.getUnsharedEntries({ limit: 10 })
+        await log.markAsShared(read.slice(0, 1).concat(read.slice(2, 4)))
+        expect(versions(await log.getUnsharedEntries({ limit: 1 }))).toEqual([2])
+        expect(versions(await log.getUnsharedEntries({ limit: 2 }))).toEqual([2, 5])
+        expect(await log.countUnshared()).toBe(2)
     })
 
     it('pushes an own entry older than those already pushed (another tab with a slower clock)', async () => {
@@ -279,7 +312,7 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
 describe.each([
     ['dexie', createDexieStorageManager],
     ['sqlite', createSqliteStorageManager],
-])('ClientSyncLog rows from before the 0 markers (%s)', (_name, createManager) => {
+])('ClientSyncLog rows of the first layout (%s)', (_name, createManager) => {
     let log: ClientSyncLog
     let adapter: BackendAdapter
     let manager: StorageManager
@@ -290,38 +323,80 @@ describe.each([
         await manager.finishInitialization()
         adapter = createBackendAdapter(manager)
         await adapter.prepare()
+        await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
         log = new ClientSyncLog({ adapter })
     })
 
     afterEach(() => closeStorageManager(manager))
 
-    /** Rows as the library wrote them until 2026-12: null, not 0, when not pending / not held. */
-    async function insertOldRows(entries: SyncLogEntry[], flags: Flags): Promise<void> {
-        const rows = entries.map(item => ({ ...entryToRow(item, flags), pendingVersion: flags.shared ? null : item.version, heldVersion: flags.needsIntegration ? item.version : null }))
-        await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[]))
+    it('stores an entry once: inserting the same entry again fails the transaction (own and received)', async () => {
+        await insert(log, adapter, [entry({ version: 1 })], OWN)
+        await expect(insert(log, adapter, [entry({ version: 2 }), entry({ version: 1 })], OWN)).rejects.toThrow()
+        await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], RECEIVED)
+        await expect(insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], RECEIVED)).rejects.toThrow()
+        expect(await log.countEntries()).toBe(2)
+        // Idempotent.
+        await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
+    })
+
+    /**
+     * Rows as the first layout stored them: keyed by id, `pendingVersion` while unpushed; rows
+     * written before 2026-12 hold null markers, later ones 0; a pushed row says `shared` 1.
+     */
+    async function insertLegacyRows(entries: SyncLogEntry[], flags: Flags, markers: 'null' | 'zero'): Promise<void> {
+        const none = markers === 'null' ? null : 0
+        const rows = entries.map(item => {
+            const { seq: _seq, ...row } = entryToRow(item, flags)
+            return { ...row, pendingVersion: flags.shared ? none : item.version, heldVersion: flags.needsIntegration ? item.version : none }
+        })
+        await adapter.atomic([LEGACY_CLIENT_LOG_COLLECTION], ops => ops.createObjects(LEGACY_CLIENT_LOG_COLLECTION, rows as unknown as StoredObject[]))
     }
 
-    it('new rows carry 0 markers; old and new rows read, push, compact and release alike', async () => {
-        await insertOldRows([entry({ version: 1 }), entry({ version: 2, field: 'body' })], OWN)
-        await insertOldRows([entry({ version: 3, deviceId: 'b', field: 'rank' })], RECEIVED)
-        await insertOldRows([entry({ version: 4, deviceId: 'b', field: 'tags' })], HELD)
+    it('moves every row once; moved rows read, push, compact and release like new ones', async () => {
+        await insertLegacyRows([entry({ version: 1 })], OWN, 'null')
+        await insertLegacyRows([entry({ version: 2, field: 'body' })], OWN, 'zero')
+        await insertLegacyRows([entry({ version: 3, deviceId: 'b', field: 'rank' })], RECEIVED, 'null')
+        await insertLegacyRows([entry({ version: 4, deviceId: 'b', field: 'tags' })], HELD, 'zero')
+        await insertLegacyRows([entry({ version: 6, field: 'color' })], { shared: true, needsIntegration: false }, 'zero')
+
+        expect(await moveLegacyClientLogRows(adapter, log)).toBe(5)
+        expect(await moveLegacyClientLogRows(adapter, log)).toBe(0)
+        expect(await adapter.findObjects(LEGACY_CLIENT_LOG_COLLECTION, {})).toEqual([])
         await insert(log, adapter, [entry({ version: 5 })], OWN)
-        const [fresh] = (await log.getRowsForObjects(['note/"n1"'])).filter(row => row.version === 5)
-        expect(fresh).toMatchObject({ pendingVersion: 5, heldVersion: 0 })
 
         expect(versions(await log.getUnsharedEntries({ limit: 10 }))).toEqual([1, 2, 5])
         expect(await log.countUnshared()).toBe(3)
+        expect(await log.countEntries({ shared: 1 })).toBe(3)
         expect(versions(await log.getHeldEntries({ limit: 10 }))).toEqual([4])
 
         // Pushing 1, 2 and 5 marks them shared; 5 supersedes 1 (same field), which compaction drops.
         await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
         expect(await log.countUnshared()).toBe(0)
         const rows = await log.getRowsForObjects(['note/"n1"'])
-        expect(versions(rows).sort()).toEqual([2, 3, 4, 5])
-        expect(rows.filter(row => row.version !== 4).every(row => row.shared === 1 && !row.pendingVersion)).toBe(true)
+        expect(versions(rows).sort()).toEqual([2, 3, 4, 5, 6])
+        expect(rows.filter(row => row.version !== 4).every(row => row.shared === 1)).toBe(true)
 
         await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => log.markIntegrated(ops, [entry({ version: 4, deviceId: 'b', field: 'tags' })]))
         expect(await log.getHeldEntries({ limit: 10 })).toEqual([])
-        expect(versions(await log.getAllEntries()).sort()).toEqual([2, 3, 4, 5])
+        expect(versions(await log.getAllEntries()).sort()).toEqual([2, 3, 4, 5, 6])
+    })
+
+    it('moves a log larger than one page, unpushed rows in version order', async () => {
+        const own = Array.from({ length: 1_200 }, (_, index) => entry({ version: index + 1, pk: `n${index}` }))
+        const received = Array.from({ length: 300 }, (_, index) => entry({ version: index + 1, pk: `r${index}`, deviceId: 'b' }))
+        await insertLegacyRows(own, OWN, 'zero')
+        await insertLegacyRows(received, RECEIVED, 'zero')
+
+        expect(await moveLegacyClientLogRows(adapter, log)).toBe(1_500)
+        expect(await log.countEntries()).toBe(1_500)
+        expect(await log.countUnshared()).toBe(1_200)
+        const pushed: number[] = []
+        for (let batch = await log.getUnsharedEntries({ limit: 500 }); batch.length; batch = await log.getUnsharedEntries({ limit: 500 })) {
+            pushed.push(...versions(batch))
+            await log.markAsShared(batch)
+        }
+        expect(pushed.length).toBe(1_200)
+        expect(new Set(pushed).size).toBe(1_200)
+        expect(await log.countEntries({ shared: 1 })).toBe(1_500)
     })
 })

@@ -6,6 +6,12 @@ import { compareEntryVersions } from '../entries/order'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { NOT_MARKED, entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
+import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
+
+/** One `getUnsharedEntries` read: the keys of the rows it returned, in order. */
+interface UnsharedRead {
+    seqs: number[]
+}
 
 export interface ClientSyncLogOptions {
     /** Backend adapter of the app's storage manager (see `createBackendAdapter`). */
@@ -25,11 +31,13 @@ export interface QuarantinedEntry {
 export class ClientSyncLog {
     private readonly adapter: BackendAdapter
     /**
-     * The row each entry returned by `getUnsharedEntries` was read from, so that `markAsShared`
-     * need not read those rows again: an own unshared row changes only by being marked shared
-     * (idempotent) or compacted away once shared, which the marking transaction sees by its key.
+     * The row each entry returned by `getUnsharedEntries` was read from, and that read, so that
+     * `markAsShared` need not read those rows again and can tell whether the entries are the
+     * read's first n (then it records the n-th row's key as the watermark). An own unshared row
+     * changes only by being marked shared or compacted away once shared, which the marking
+     * transaction sees by its key.
      */
-    private readonly unsharedRows = new WeakMap<SyncLogEntry, ClientLogRow>()
+    private readonly unsharedRows = new WeakMap<SyncLogEntry, { row: ClientLogRow; read: UnsharedRead }>()
 
     constructor(options: ClientSyncLogOptions) {
         this.adapter = options.adapter
@@ -40,68 +48,125 @@ export class ClientSyncLog {
         await this.insertRows(ops, entries.map(entry => entryToRow(entry, flags)))
     }
 
-    /** `insertEntries` for a caller that made the rows already (`entryToRow`). */
+    /**
+     * `insertEntries` for a caller that made the rows already (`entryToRow`). Shared rows are
+     * given their keys here (set on the rows given); own rows get the store's next keys.
+     */
     async insertRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
-        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[])
+        const own = rows.filter(row => !row.shared)
+        const shared = own.length === rows.length ? [] : own.length ? rows.filter(row => row.shared) : rows
+        if (shared.length) {
+            await assignSharedSeqs(ops, shared)
+            await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, shared as unknown as StoredObject[])
+        }
+        if (own.length) {
+            await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, own as unknown as StoredObject[])
+        }
     }
 
     /**
-     * Up to `limit` unshared own entries, sorted by version. Not ordered by the backend: an order
-     * on another field than the where makes Dexie read every unshared row before it applies the
-     * limit, so a push of n entries read O(n²) rows. Push order does not matter to last-write-wins,
-     * and on IndexedDB the `shared` index lists rows by id, which for own entries is version order.
+     * Up to `limit` unshared own entries, in commit order: the rows above the watermark, read as
+     * key ranges of the store itself (received rows have keys below zero, so none is read).
+     * Push order does not matter to last-write-wins; commit order lets the push mark them by key.
      */
     async getUnsharedEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } }, { order: [['pendingVersion', 'asc']], limit: options.limit })
-        return rows.map(stored => {
-            const entry = rowToEntry(stored)
-            this.unsharedRows.set(entry, stored as unknown as ClientLogRow)
-            return entry
-        })
+        const limit = Math.max(1, options.limit)
+        const read: UnsharedRead = { seqs: [] }
+        const entries: SyncLogEntry[] = []
+        let above = await readWatermark(this.adapter.findObjects.bind(this.adapter))
+        for (;;) {
+            const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $gt: above } }, { order: [['seq', 'asc']], limit })) as unknown as ClientLogRow[]
+            for (const row of rows) {
+                // Above the watermark but shared: marked on its own (a push of entries not read here).
+                if (row.shared || entries.length === limit) {
+                    continue
+                }
+                const entry = rowToEntry(row)
+                entries.push(entry)
+                read.seqs.push(row.seq as number)
+                this.unsharedRows.set(entry, { row, read })
+            }
+            if (entries.length === limit || rows.length < limit) {
+                return entries
+            }
+            above = rows[rows.length - 1].seq as number
+        }
     }
 
     /**
-     * Marks pushed entries shared and compacts their objects, in one transaction: one read of the
-     * objects' rows, one bulk put of the changed rows, one bulk delete of the obsolete ones.
+     * Marks pushed entries shared and compacts their objects, in one transaction. Entries that are
+     * the first n that one `getUnsharedEntries` returned (a push batch) are marked by recording the
+     * greatest of their keys as the watermark: no row is rewritten. Others are rewritten one by one.
      */
     async markAsShared(entries: SyncLogEntry[]): Promise<void> {
         if (!entries.length) {
             return
         }
-        const ids = new Set(entries.map(entry => entryId(entry)))
-        await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], async ops => {
-            const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.getRowsForObjects(entries.map(entryObjectKey), ops))
+        const through = this.throughOfRead(entries)
+        await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
+            const current = await readWatermark(ops.findObjects)
+            if (through !== null) {
+                const watermark = Math.max(current, through)
+                if (watermark > current) {
+                    await writeWatermark(ops, watermark)
+                }
+                const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.readRows(ops, entries.map(entryObjectKey)))
+                await this.compactRows(ops, withSharedFlag(rows, watermark))
+                return
+            }
+            const ids = new Set(entries.map(entry => entryId(entry)))
+            const rows = withSharedFlag(await this.readRows(ops, entries.map(entryObjectKey)), current)
             const changed: ClientLogRow[] = []
             const after = rows.map(row => {
-                if (!ids.has(row.id) || (row.shared && !row.pendingVersion)) {
+                if (!ids.has(row.id) || row.shared) {
                     return row
                 }
-                const marked = { ...row, shared: 1, pendingVersion: NOT_MARKED, heldVersion: row.heldVersion ?? NOT_MARKED }
+                const marked = { ...row, shared: 1, heldVersion: row.heldVersion ?? NOT_MARKED }
                 changed.push(marked)
                 return marked
             })
-            const obsolete = new Set(obsoleteRows(after).map(row => row.id))
+            const obsolete = obsoleteRows(after)
+            const dropped = new Set(obsolete)
             // A row that is about to be deleted need not be rewritten first.
-            await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !obsolete.has(row.id)) as unknown as StoredObject[])
-            if (obsolete.size) {
-                await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: [...obsolete] } })
-            }
+            await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !dropped.has(row)) as unknown as StoredObject[])
+            await this.deleteRows(ops, obsolete)
         })
     }
 
     /**
-     * Every row of the entries' objects, reading only the rows not already held from
+     * The key through which `entries` are every unshared row one `getUnsharedEntries` read up to
+     * there (its first n, in any order), or null. n distinct rows of one read whose greatest key is
+     * the read's n-th are its first n.
+     */
+    private throughOfRead(entries: SyncLogEntry[]): number | null {
+        const first = this.unsharedRows.get(entries[0])
+        if (!first || new Set(entries).size !== entries.length) {
+            return null
+        }
+        let greatest = -Infinity
+        for (const entry of entries) {
+            const held = this.unsharedRows.get(entry)
+            if (!held || held.read !== first.read) {
+                return null
+            }
+            greatest = Math.max(greatest, held.row.seq as number)
+        }
+        return first.read.seqs[entries.length - 1] === greatest ? greatest : null
+    }
+
+    /**
+     * Every row of the entries' objects, as stored, reading only the rows not already held from
      * `getUnsharedEntries` (found by key through the objectKey index); null when the backend
      * cannot list keys or an entry did not come from `getUnsharedEntries`.
      */
     private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<ClientLogRow[] | null> {
-        const held = new Map<string, ClientLogRow>()
+        const held = new Map<number, ClientLogRow>()
         for (const entry of entries) {
-            const row = this.unsharedRows.get(entry)
+            const row = this.unsharedRows.get(entry)?.row
             if (!row) {
                 return null
             }
-            held.set(row.id, row)
+            held.set(row.seq as number, row)
         }
         const toLookUp = objectsWithOtherRows(entries)
         const keys = !toLookUp.length ? [] : ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: toLookUp } }))
@@ -111,20 +176,20 @@ export class ClientSyncLog {
         const rows: ClientLogRow[] = []
         const others: Array<string | number> = []
         const lookedUp = new Set(toLookUp)
-        const created = [...held.values()].filter(row => !lookedUp.has(row.objectKey)).map(row => row.id)
+        const created = [...held.values()].filter(row => !lookedUp.has(row.objectKey)).map(row => row.seq as number)
         if (created.length) {
             // An object whose one entry here is its create has that row only. Whether it is still
             // there (another pass may have pushed and compacted it) is a key check: the rows of
-            // one push are a device's consecutive versions, so one probe of their key range.
-            const existing = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: created } }))
+            // one push were committed one after another, so one probe of their key range.
+            const existing = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: created } }))
             if (existing) {
-                rows.push(...existing.map(id => held.get(id as string)!))
+                rows.push(...existing.map(seq => held.get(seq as number)!))
             } else {
                 others.push(...created)
             }
         }
         for (const key of new Set(keys)) {
-            const row = held.get(key as string)
+            const row = held.get(key as number)
             if (row) {
                 rows.push(row)
             } else {
@@ -132,20 +197,33 @@ export class ClientSyncLog {
             }
         }
         if (others.length) {
-            rows.push(...((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: others } })) as unknown as ClientLogRow[]))
+            rows.push(...((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: others } })) as unknown as ClientLogRow[]))
         }
         return rows
     }
 
-    /** Every entry held for the given objects, with the held-back flag. */
-    async getRowsForObjects(objectKeys: string[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
+    /** Every row of the objects, as stored (own rows the watermark covers may still say `shared` 0). */
+    private async readRows(ops: AtomicOperations | null, objectKeys: string[]): Promise<ClientLogRow[]> {
         const keys = Array.from(new Set(objectKeys))
         if (!keys.length) {
             return []
         }
         const find = ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)
-        const rows = await find(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: keys } })
-        return rows as unknown as ClientLogRow[]
+        return (await find(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: keys } })) as unknown as ClientLogRow[]
+    }
+
+    /** Every entry held for the given objects, with the held-back flag and `shared` as it stands. */
+    async getRowsForObjects(objectKeys: string[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
+        const rows = await this.readRows(ops ?? null, objectKeys)
+        return needsWatermark(rows) ? this.withSharedFlag(rows, ops) : rows
+    }
+
+    /** `withSharedFlag`, reading the watermark only when some row needs it. */
+    private async withSharedFlag(rows: ClientLogRow[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
+        if (!needsWatermark(rows)) {
+            return rows
+        }
+        return withSharedFlag(rows, await readWatermark(ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)))
     }
 
     /** Every applied entry (own and received; held-back ones excluded), for full-state reconciliation. */
@@ -160,12 +238,33 @@ export class ClientSyncLog {
         return rows.map(rowToEntry)
     }
 
-    async markIntegrated(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<void> {
+    /**
+     * Marks held entries integrated. `rows`: the rows the caller read in this transaction (as
+     * `getRowsForObjects` returns them); entries found there are updated by key, the rest by id.
+     */
+    async markIntegrated(ops: AtomicOperations, entries: SyncLogEntry[], rows: ClientLogRow[] = []): Promise<void> {
         if (!entries.length) {
             return
         }
-        const ids = entries.map(entry => entryId(entry))
-        await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, { needsIntegration: 0, heldVersion: NOT_MARKED })
+        const seqById = new Map(rows.filter(row => typeof row.seq === 'number').map(row => [row.id, row.seq as number]))
+        const seqs: number[] = []
+        const ids: string[] = []
+        for (const entry of entries) {
+            const id = entryId(entry)
+            const seq = seqById.get(id)
+            if (seq === undefined) {
+                ids.push(id)
+            } else {
+                seqs.push(seq)
+            }
+        }
+        const integrated = { needsIntegration: 0, heldVersion: NOT_MARKED }
+        if (seqs.length) {
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } }, integrated)
+        }
+        if (ids.length) {
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, integrated)
+        }
     }
 
     /**
@@ -183,10 +282,20 @@ export class ClientSyncLog {
      */
     async compactRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<number> {
         const obsolete = obsoleteRows(rows)
-        if (obsolete.length) {
-            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: obsolete.map(row => row.id) } })
-        }
+        await this.deleteRows(ops, obsolete)
         return obsolete.length
+    }
+
+    /** Deletes rows by key where it is known (rows read from the store), else by entry id. */
+    private async deleteRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
+        const seqs = rows.filter(row => typeof row.seq === 'number').map(row => row.seq as number)
+        const ids = rows.filter(row => typeof row.seq !== 'number').map(row => row.id)
+        if (seqs.length) {
+            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } })
+        }
+        if (ids.length) {
+            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })
+        }
     }
 
     /** The newest version in the log, so a restarted clock continues past it. */
@@ -197,11 +306,19 @@ export class ClientSyncLog {
 
     /** How many own entries wait to be pushed (what an app shows as "pending changes"). */
     async countUnshared(): Promise<number> {
-        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { pendingVersion: { $gt: 0 } })).length
+        const watermark = await readWatermark(this.adapter.findObjects.bind(this.adapter))
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $gt: watermark } })
+        return rows.filter(row => !row.shared).length
     }
 
+    /** Rows in the log, optionally only those with the given flags (`shared` as it stands). */
     async countEntries(where: { shared?: number; needsIntegration?: number } = {}): Promise<number> {
-        return (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, where)).length
+        const { shared, ...flags } = where
+        const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, flags)) as unknown as ClientLogRow[]
+        if (shared === undefined) {
+            return rows.length
+        }
+        return (await this.withSharedFlag(rows)).filter(row => row.shared === shared).length
     }
 
     async getState<T>(key: string): Promise<T | null> {

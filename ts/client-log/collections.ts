@@ -1,14 +1,17 @@
 import type { StorageRegistry } from '@worldbrain/storex'
 import { entryFieldDefinitions } from '../entries/storex-fields'
+import { registerLegacyClientLogCollections } from './legacy-layout'
 
 /** Names of the collections the library keeps in the app's own database. */
 export const CLIENT_LOG_COLLECTIONS = {
-    entry: 'syncLogEntry',
+    entry: 'syncLog',
     state: 'syncState',
     quarantine: 'syncQuarantine',
 } as const
 
 const VERSION = new Date('2026-11-01')
+/** When the log moved to rows in commit order (`syncLog`; `syncLogEntry` before). */
+const COMMIT_ORDER_VERSION = new Date('2026-12-02')
 
 /**
  * Registers the client log next to the app's collections; call before `finishInitialization`.
@@ -16,23 +19,6 @@ const VERSION = new Date('2026-11-01')
  */
 export function registerClientLogCollections(registry: StorageRegistry): void {
     registry.registerCollections({
-        [CLIENT_LOG_COLLECTIONS.entry]: {
-            version: VERSION,
-            fields: {
-                id: { type: 'string' },
-                objectKey: { type: 'string' },
-                ...entryFieldDefinitions(),
-                shared: { type: 'int' },
-                needsIntegration: { type: 'int' },
-                pendingVersion: { type: 'float', optional: true },
-                heldVersion: { type: 'float', optional: true },
-            },
-            // pendingVersion / heldVersion hold the version while an entry is unshared / held back and
-            // 0 otherwise (null in rows written before 2026-12), so a `> 0` range read lists just those
-            // entries, in version order. Not sparse: fake-indexeddb throws and catches a DataError for
-            // every record an index cannot key, which cost ~10 % of a sync.
-            indices: [{ field: 'id', pk: true }, { field: 'objectKey' }, { field: 'pendingVersion' }, { field: 'heldVersion' }, { field: 'version' }],
-        },
         [CLIENT_LOG_COLLECTIONS.state]: {
             version: VERSION,
             fields: { key: { type: 'string' }, value: { type: 'json' } },
@@ -47,6 +33,31 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
                 at: { type: 'float' },
             },
             indices: [{ field: 'id', pk: true }],
+        },
+    })
+    registerLegacyClientLogCollections(registry)
+    // A second call, not one list of two versions: Storex sorts a list with a one-argument
+    // comparator, which can leave the older definition as the current one.
+    registry.registerCollections({
+        [CLIENT_LOG_COLLECTIONS.entry]: {
+            version: COMMIT_ORDER_VERSION,
+            fields: {
+                seq: { type: 'auto-pk' },
+                id: { type: 'string' },
+                objectKey: { type: 'string' },
+                ...entryFieldDefinitions(),
+                shared: { type: 'int' },
+                needsIntegration: { type: 'int' },
+                heldVersion: { type: 'float', optional: true },
+            },
+            // `seq` is the commit order of own rows: the store's key generator hands out
+            // increasing keys and read-write transactions on one store run one at a time, so a
+            // push can mark everything up to a key shared by recording that key (the watermark)
+            // instead of rewriting each row. Received rows take keys below zero (ts/client-log/seq.ts),
+            // so a push never reads past them. heldVersion holds the version while an entry is
+            // held back and 0 otherwise: not sparse, because fake-indexeddb throws and catches a
+            // DataError for every record an index cannot key.
+            indices: [{ field: 'seq', pk: true }, { field: 'id', unique: true }, { field: 'objectKey' }, { field: 'heldVersion' }, { field: 'version' }],
         },
     })
 }

@@ -9,23 +9,29 @@ import { decodeValue, encodeEntry } from '../entries/values'
  * as JSON text (a Date would come back as a string), and one format means no per-backend paths.
  */
 export interface ClientLogRow extends SyncLogEntry {
+    /**
+     * The row's key: for own rows the store's generated key, in commit order (absent until
+     * stored); for received rows a key below zero (see ts/client-log/seq.ts).
+     */
+    seq?: number
     id: string
     objectKey: string
-    /** 1 once the entry is in the shared log (own entries after a push; received entries always). */
+    /**
+     * 1 once the entry is in the shared log. Received entries are stored with 1. Own entries are
+     * stored with 0 and are shared once the push watermark reaches their `seq`, without being
+     * rewritten; the rows `ClientSyncLog` returns say 1 for those.
+     */
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
     needsIntegration: number
     /**
-     * The version while unshared, else 0 (read as `> 0`: what to push, in version order). Rows
-     * written before 2026-12 hold null instead; both read as "not pending". Not null on new rows:
+     * The version while held back, else 0: what to retry, oldest first. Not null on new rows:
      * fake-indexeddb throws and catches a DataError for every record an index cannot key.
      */
-    pendingVersion: number | null
-    /** The version while held back, else 0 (or null on older rows): what to retry, oldest first. */
     heldVersion: number | null
 }
 
-/** `pendingVersion` / `heldVersion` of a row that is not pending / not held (versions are > 0). */
+/** `heldVersion` of a row that is not held (versions are > 0). */
 export const NOT_MARKED = 0
 
 /** `objectKey` when the caller has it already (it is a JSON encoding per call). */
@@ -36,7 +42,6 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
         ...encodeEntry(entry),
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
-        pendingVersion: flags.shared ? NOT_MARKED : entry.version,
         heldVersion: flags.needsIntegration ? entry.version : NOT_MARKED,
     }
 }

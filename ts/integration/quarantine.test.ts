@@ -14,8 +14,8 @@ const MINUTE = 60 * 1000
 function upgradeSchema(storageManager: StorageManager): void {
     storageManager.registry.registerCollections({
         setting: {
-            // After the client log's collections (2026-11-01): Dexie numbers versions in date order.
-            version: new Date('2026-12-01'),
+            // After the client log's newest collection (2026-12-02): Dexie numbers versions in date order.
+            version: new Date('2026-12-03'),
             fields: { scope: { type: 'string' }, key: { type: 'string' }, value: { type: 'json', optional: true }, origin: { type: 'string', optional: true } },
             indices: [{ field: ['scope', 'key'], pk: true }],
         },

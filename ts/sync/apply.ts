@@ -156,7 +156,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
         await ctx.clientLog.insertRows(ops, freshRows)
     }
     if (released.length) {
-        await ctx.clientLog.markIntegrated(ops, released)
+        await ctx.clientLog.markIntegrated(ops, released, rows)
         await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
     }
     // Compaction works on the rows read above as this transaction has just changed them: no second read.

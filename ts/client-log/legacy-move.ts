@@ -1,0 +1,46 @@
+import type { BackendAdapter } from '../backend/types'
+import { compareEntryVersions } from '../entries/order'
+import type { ClientSyncLog } from './client-log'
+import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { LEGACY_CLIENT_LOG_COLLECTION } from './legacy-layout'
+import type { LegacyClientLogRow } from './legacy-layout'
+import type { ClientLogRow } from './rows'
+
+/** Rows moved per transaction: each page is moved (inserted and deleted) atomically. */
+const MOVE_PAGE = 500
+
+/**
+ * Moves the rows of the first layout into the current one, once per database, before the first
+ * write of the session; a database that never had them costs one empty read. Each page moves in
+ * one transaction, so an interrupted move resumes where it stopped and no row is in both stores
+ * or in neither. Unpushed own rows get keys above the watermark (in version order), so the next
+ * push sends them; everything else is stored shared. Resolves to the number of rows moved.
+ */
+export async function moveLegacyClientLogRows(adapter: BackendAdapter, log: ClientSyncLog): Promise<number> {
+    if (!(await adapter.findObjects(LEGACY_CLIENT_LOG_COLLECTION, {}, { limit: 1 })).length) {
+        return 0
+    }
+    let moved = 0
+    for (;;) {
+        const count = await adapter.atomic([LEGACY_CLIENT_LOG_COLLECTION, CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
+            const legacy = (await ops.findObjects(LEGACY_CLIENT_LOG_COLLECTION, {}, { limit: MOVE_PAGE })) as unknown as LegacyClientLogRow[]
+            if (!legacy.length) {
+                return 0
+            }
+            const rows = legacy.map(toCurrentRow).sort((a, b) => compareEntryVersions(a, b))
+            await log.insertRows(ops, rows)
+            await ops.deleteObjects(LEGACY_CLIENT_LOG_COLLECTION, { id: { $in: legacy.map(row => row.id) } })
+            return legacy.length
+        })
+        moved += count
+        if (count < MOVE_PAGE) {
+            return moved
+        }
+    }
+}
+
+/** A first-layout row as a current one: unpushed exactly when it was not yet `shared`. */
+function toCurrentRow(legacy: LegacyClientLogRow): ClientLogRow {
+    const { pendingVersion: _pending, seq: _seq, ...rest } = legacy
+    return { ...(rest as unknown as ClientLogRow), shared: legacy.shared ? 1 : 0, needsIntegration: legacy.needsIntegration ? 1 : 0, heldVersion: legacy.heldVersion ?? 0 }
+}
