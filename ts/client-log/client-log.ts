@@ -54,7 +54,7 @@ export class ClientSyncLog {
      */
     async insertRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
         const own = rows.filter(row => !row.shared)
-        const shared = own.length === rows.length ? [] : own.length ? rows.filter(row => row.shared) : rows
+        const shared = rows.filter(row => row.shared)
         if (shared.length) {
             await assignSharedSeqs(ops, shared)
             await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, shared as unknown as StoredObject[])
@@ -73,7 +73,7 @@ export class ClientSyncLog {
         const limit = Math.max(1, options.limit)
         const read: UnsharedRead = { seqs: [] }
         const entries: SyncLogEntry[] = []
-        let above = await readWatermark(this.adapter.findObjects.bind(this.adapter))
+        let above = await this.watermark()
         for (;;) {
             const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $gt: above } }, { order: [['seq', 'asc']], limit })) as unknown as ClientLogRow[]
             for (const row of rows) {
@@ -104,7 +104,7 @@ export class ClientSyncLog {
         }
         const through = this.throughOfRead(entries)
         await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
-            const current = await readWatermark(ops.findObjects)
+            const current = await this.watermark(ops)
             if (through !== null) {
                 const watermark = Math.max(current, through)
                 if (watermark > current) {
@@ -215,15 +215,14 @@ export class ClientSyncLog {
     /** Every entry held for the given objects, with the held-back flag and `shared` as it stands. */
     async getRowsForObjects(objectKeys: string[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
         const rows = await this.readRows(ops ?? null, objectKeys)
-        return needsWatermark(rows) ? this.withSharedFlag(rows, ops) : rows
+        // The watermark is read only when a row needs it, and no async step is added otherwise:
+        // inside a Dexie 2 transaction, an await with no request in flight lets it commit early.
+        return needsWatermark(rows) ? withSharedFlag(rows, await this.watermark(ops)) : rows
     }
 
-    /** `withSharedFlag`, reading the watermark only when some row needs it. */
-    private async withSharedFlag(rows: ClientLogRow[], ops?: AtomicOperations): Promise<ClientLogRow[]> {
-        if (!needsWatermark(rows)) {
-            return rows
-        }
-        return withSharedFlag(rows, await readWatermark(ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter)))
+    /** The push watermark, read in `ops`' transaction when given. */
+    private watermark(ops?: AtomicOperations): Promise<number> {
+        return readWatermark(ops ? ops.findObjects : this.adapter.findObjects.bind(this.adapter))
     }
 
     /** Every applied entry (own and received; held-back ones excluded), for full-state reconciliation. */
@@ -306,8 +305,7 @@ export class ClientSyncLog {
 
     /** How many own entries wait to be pushed (what an app shows as "pending changes"). */
     async countUnshared(): Promise<number> {
-        const watermark = await readWatermark(this.adapter.findObjects.bind(this.adapter))
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $gt: watermark } })
+        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $gt: await this.watermark() } })
         return rows.filter(row => !row.shared).length
     }
 
@@ -318,7 +316,8 @@ export class ClientSyncLog {
         if (shared === undefined) {
             return rows.length
         }
-        return (await this.withSharedFlag(rows)).filter(row => row.shared === shared).length
+        const flagged = needsWatermark(rows) ? withSharedFlag(rows, await this.watermark()) : rows
+        return flagged.filter(row => row.shared === shared).length
     }
 
     async getState<T>(key: string): Promise<T | null> {
