@@ -162,7 +162,9 @@ async function install(options: SetupSyncOptions, collections: string[], record:
 
     const adapter = options.backendAdapter ?? createBackendAdapter(storageManager)
     await adapter.prepare()
-    // IndexedDB has the index from the schema; SQLite gets it here (the key used to enforce it).
+    // The log's order and uniqueness: IndexedDB has both from the schema; SQLite's key is checked
+    // and its unique index made here (the entry id used to be the key that enforced it).
+    await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
     await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
     const clientLog = new ClientSyncLog({ adapter })
     await moveLegacyClientLogRows(adapter, clientLog)

@@ -1,10 +1,10 @@
-import type StorageManager from '@worldbrain/storex'
+import StorageManager from '@worldbrain/storex'
 import { TypeormBackendAdapter } from './typeorm'
 import { createBackendAdapter } from './index'
 import type { AtomicOperations, BackendAdapter, StoredObject } from './types'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { registerClientLogCollections } from '../client-log/collections'
-import { closeStorageManager, createSqliteStorageManager, dump, SYNCED } from '../integration/devices'
+import { closeStorageManager, createSqliteStorageManager, dump, registerTestCollections, SYNCED } from '../integration/devices'
 import type { TestDevice } from '../integration/devices'
 import { MemorySharedSyncLog } from '../shared-log/memory'
 import { setupSync } from '../setup'
@@ -293,6 +293,31 @@ describe('TypeormBackendAdapter', () => {
             const adapter = new TypeormBackendAdapter({ storageManager, enforceForeignKeys: true })
             await adapter.prepare()
             await expect(adapter.atomic(['email'], ops => ops.createObject('email', { id: 'e1', address: 'orphan@x', user: 'u2' }))).rejects.toThrow(/FOREIGN KEY/)
+        })
+    })
+
+    describe("the client log's key", () => {
+        it('is an AUTOINCREMENT integer, and the entry id gets a unique index', async () => {
+            const { storageManager, adapter } = await preparedAdapter()
+            await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
+            await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
+            const connection = (storageManager.backend as unknown as { connection: { query(sql: string): Promise<Array<{ sql: string }>> } }).connection
+            const [table] = await connection.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_log'")
+            expect(table.sql).toMatch(/"seq" integer PRIMARY KEY AUTOINCREMENT/)
+            const indices = await connection.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_log'")
+            expect(indices.map(index => index.sql)).toContainEqual(expect.stringMatching(/CREATE UNIQUE INDEX .* \("id"\)/))
+        })
+
+        it('setupSync refuses a backend whose generated keys are not increasing (UUIDs), naming the option', async () => {
+            const { TypeORMStorageBackend } = require('@worldbrain/storex-backend-typeorm') as typeof import('@worldbrain/storex-backend-typeorm')
+            const backend = new TypeORMStorageBackend({
+                connectionOptions: { type: 'sqlite', database: ':memory:', name: 'uuid-keys' },
+                autoPkOptions: { generated: 'uuid', type: 'text' },
+            } as unknown as ConstructorParameters<typeof TypeORMStorageBackend>[0])
+            const storageManager = new StorageManager({ backend })
+            opened.push(storageManager)
+            registerTestCollections(storageManager)
+            await expect(setupSync({ storageManager, collections: SYNCED, sharedLog: new MemorySharedSyncLog() })).rejects.toMatchObject({ code: 'SYNC_CONFIGURATION', option: 'autoPkOptions' })
         })
     })
 })

@@ -31,7 +31,7 @@ interface EntityManagerLike {
 
 interface EntityMetadataLike {
     tableName: string
-    primaryColumns: Array<{ propertyName: string; databaseName: string }>
+    primaryColumns: Array<{ propertyName: string; databaseName: string; generationStrategy?: string }>
     columns: Array<{ propertyName: string; databaseName: string }>
 }
 
@@ -193,6 +193,30 @@ export class TypeormBackendAdapter implements BackendAdapter {
             }
             const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
             await this.connection.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${metadata.tableName}_${column.databaseName}_unique`)} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
+        })
+    }
+
+    /**
+     * The key must be an auto-increment integer (storex-backend-typeorm's default `autoPkOptions`)
+     * and, on SQLite, declared `AUTOINCREMENT`: a plain rowid hands out the greatest key again once
+     * that row is deleted.
+     */
+    assertIncreasingKey(collection: string): Promise<void> {
+        return this.queue.run(async () => {
+            const metadata = this.metadata(collection)
+            const [key, ...more] = metadata.primaryColumns
+            if (!key || more.length || key.generationStrategy !== 'increment') {
+                throw new SyncConfigurationError(
+                    `'${collection}' needs a generated auto-increment integer key (storex-backend-typeorm's default autoPkOptions { generated: true, type: 'integer' }); it has ${key ? `generation '${key.generationStrategy ?? 'none'}'` : 'no key'}`,
+                    { option: 'autoPkOptions' },
+                )
+            }
+            if (this.connection.options.type === 'sqlite') {
+                const tables = (await this.connection.query(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '${metadata.tableName.replace(/'/g, "''")}'`)) as Array<{ sql?: string }>
+                if (!/AUTOINCREMENT/i.test(tables[0]?.sql ?? '')) {
+                    throw new SyncConfigurationError(`'${collection}' (table ${metadata.tableName}) has no AUTOINCREMENT key: SQLite would reuse the greatest key once that row is deleted`, { option: 'autoPkOptions' })
+                }
+            }
         })
     }
 

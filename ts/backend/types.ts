@@ -84,6 +84,12 @@ export interface BackendAdapter {
      * from the schema). Idempotent; call after `prepare`. Optional: without it, nothing to do.
      */
     ensureUniqueIndex?(collection: string, field: string): Promise<void>
+    /**
+     * Fails with `SyncConfigurationError` unless the collection's generated primary key increases
+     * with every insert and is never reused once deleted (what the client log's commit order rests
+     * on). Optional: IndexedDB's key generator always does.
+     */
+    assertIncreasingKey?(collection: string): Promise<void>
 }
 
 /** `ops.putObjects` when the operations have it, else one `putObject` per object. */
