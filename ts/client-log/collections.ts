@@ -36,8 +36,8 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
         },
     })
     registerLegacyClientLogCollections(registry)
-    // A second call, not one list of two versions: Storex sorts a list with a one-argument
-    // comparator, which can leave the older definition as the current one.
+    // A call of its own: Storex sorts the collections of one call by version with a one-argument
+    // comparator, which can leave them out of date order.
     registry.registerCollections({
         [CLIENT_LOG_COLLECTIONS.entry]: {
             version: COMMIT_ORDER_VERSION,
@@ -54,7 +54,7 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
             // increasing keys and read-write transactions on one store run one at a time, so a
             // push can mark everything up to a key shared by recording that key (the watermark)
             // instead of rewriting each row. Received rows take keys below zero (ts/client-log/seq.ts),
-            // so a push never reads past them. heldVersion holds the version while an entry is
+            // so a push, reading from the watermark up, never reads them. heldVersion holds the version while an entry is
             // held back and 0 otherwise: not sparse, because fake-indexeddb throws and catches a
             // DataError for every record an index cannot key.
             indices: [{ field: 'seq', pk: true }, { field: 'id', unique: true }, { field: 'objectKey' }, { field: 'heldVersion' }, { field: 'version' }],
