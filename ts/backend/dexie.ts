@@ -258,15 +258,15 @@ export class DexieBackendAdapter implements BackendAdapter {
     }
 
     /**
-     * One IndexedDB `getAll` on an index range. Dexie 2 walks a cursor for `where().above()`,
+     * One IndexedDB `getAll` on a key range of an index (or of the store, `index` null). Dexie 2 walks a cursor for `where().above()`,
      * one request per record, which fake-indexeddb makes super-linear; `getAll` is one request.
      */
-    private getAllAbove(collection: string, field: string | null, above: number, limit?: number): Promise<StoredObject[]> {
+    private getAllAbove(collection: string, index: string | null, above: number, limit?: number): Promise<StoredObject[]> {
         // `>= the next double` rather than `> above`: the same keys, but fake-indexeddb walks every
         // index record equal to an open bound (all the 0 markers of the client log), and none
         // equal to a bound no record holds.
         const from = nextDoubleUp(above)
-        return this.getAll(collection, field, range => (from === above ? range.lowerBound(above, true) : range.lowerBound(from)), limit)
+        return this.getAll(collection, index, range => (from === above ? range.lowerBound(above, true) : range.lowerBound(from)), limit)
     }
 
     /** One getAll on the store (`field` null) or an index, in this Dexie transaction or a read-only one of its own. */
