@@ -4,7 +4,7 @@ import type { SyncLogEntry } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { objectsWithOtherRows, obsoleteRows } from './compaction'
-import { NOT_MARKED, entryToRow, rowToEntry } from './rows'
+import { entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
 
@@ -46,6 +46,22 @@ export class ClientSyncLog {
     /** Adds entries inside the caller's transaction (own writes: unshared; received: shared). */
     async insertEntries(ops: AtomicOperations, entries: SyncLogEntry[], flags: { shared: boolean; needsIntegration: boolean }): Promise<void> {
         await this.insertRows(ops, entries.map(entry => entryToRow(entry, flags)))
+    }
+
+    /**
+     * Stores received entries that are held back (not reflected in the database) with their
+     * quarantine records, which are how `getHeldEntries` finds them. An entry already stored
+     * keeps its row and only gets the record.
+     */
+    async holdEntries(ops: AtomicOperations, held: Array<{ entry: SyncLogEntry; code: string; reason: string; at: number }>): Promise<void> {
+        if (!held.length) {
+            return
+        }
+        const ids = held.map(item => entryId(item.entry))
+        const existing = new Set((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })).map(row => row.id as string))
+        const unique = new Map(held.filter(item => !existing.has(entryId(item.entry))).map(item => [entryId(item.entry), item.entry]))
+        await this.insertEntries(ops, [...unique.values()], { shared: true, needsIntegration: true })
+        await this.quarantine(ops, held.map(item => ({ id: entryId(item.entry), code: item.code, reason: item.reason, at: item.at })))
     }
 
     /**
@@ -121,7 +137,7 @@ export class ClientSyncLog {
                 if (!ids.has(row.id) || row.shared) {
                     return row
                 }
-                const marked = { ...row, shared: 1, heldVersion: row.heldVersion ?? NOT_MARKED }
+                const marked = { ...row, shared: 1 }
                 changed.push(marked)
                 return marked
             })
@@ -233,8 +249,16 @@ export class ClientSyncLog {
 
     /** Received entries that were held back, oldest first. */
     async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { heldVersion: { $gt: 0 } }, { order: [['heldVersion', 'asc']], limit: options.limit })
-        return rows.map(rowToEntry)
+        // Every held row has a quarantine record under its id, and the quarantine is small: a
+        // scan of it plus the rows by id costs nothing when none is held (the usual case), where
+        // an index on the rows would cost every row written.
+        const ids = (await this.getQuarantine()).map(item => item.id)
+        if (!ids.length) {
+            return []
+        }
+        const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })) as unknown as ClientLogRow[]
+        const held = rows.filter(row => row.needsIntegration).sort((a, b) => a.version - b.version || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        return held.slice(0, options.limit).map(rowToEntry)
     }
 
     /**
@@ -257,7 +281,7 @@ export class ClientSyncLog {
                 seqs.push(seq)
             }
         }
-        const integrated = { needsIntegration: 0, heldVersion: NOT_MARKED }
+        const integrated = { needsIntegration: 0 }
         if (seqs.length) {
             await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } }, integrated)
         }

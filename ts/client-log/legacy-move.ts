@@ -1,4 +1,4 @@
-import type { BackendAdapter } from '../backend/types'
+import type { AtomicOperations, BackendAdapter } from '../backend/types'
 import { compareEntryVersions } from '../entries/order'
 import type { ClientSyncLog } from './client-log'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
@@ -22,13 +22,14 @@ export async function moveLegacyClientLogRows(adapter: BackendAdapter, log: Clie
     }
     let moved = 0
     for (;;) {
-        const count = await adapter.atomic([LEGACY_CLIENT_LOG_COLLECTION, CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
+        const count = await adapter.atomic([LEGACY_CLIENT_LOG_COLLECTION, CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state, CLIENT_LOG_COLLECTIONS.quarantine], async ops => {
             const legacy = (await ops.findObjects(LEGACY_CLIENT_LOG_COLLECTION, {}, { limit: MOVE_PAGE })) as unknown as LegacyClientLogRow[]
             if (!legacy.length) {
                 return 0
             }
             const rows = legacy.map(toCurrentRow).sort((a, b) => compareEntryVersions(a, b))
             await log.insertRows(ops, rows)
+            await keepHeldFindable(ops, rows)
             await ops.deleteObjects(LEGACY_CLIENT_LOG_COLLECTION, { id: { $in: legacy.map(row => row.id) } })
             return legacy.length
         })
@@ -41,6 +42,22 @@ export async function moveLegacyClientLogRows(adapter: BackendAdapter, log: Clie
 
 /** A first-layout row as a current one: unpushed exactly when it was not yet `shared`. */
 function toCurrentRow(legacy: LegacyClientLogRow): ClientLogRow {
-    const { pendingVersion: _pending, seq: _seq, ...rest } = legacy
-    return { ...(rest as unknown as ClientLogRow), shared: legacy.shared ? 1 : 0, needsIntegration: legacy.needsIntegration ? 1 : 0, heldVersion: legacy.heldVersion ?? 0 }
+    const { pendingVersion: _pending, heldVersion: _held, seq: _seq, ...rest } = legacy
+    return { ...(rest as unknown as ClientLogRow), shared: legacy.shared ? 1 : 0, needsIntegration: legacy.needsIntegration ? 1 : 0 }
+}
+
+/**
+ * Held rows are found through their quarantine records (`ClientSyncLog.getHeldEntries`). The
+ * first layout wrote one with every held row; a held row without one (written by hand, say)
+ * gets one here, so that it is still retried.
+ */
+async function keepHeldFindable(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
+    const held = rows.filter(row => row.needsIntegration)
+    if (!held.length) {
+        return
+    }
+    const recorded = new Set((await ops.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, { id: { $in: held.map(row => row.id) } })).map(item => item.id as string))
+    for (const row of held.filter(candidate => !recorded.has(candidate.id))) {
+        await ops.putObject(CLIENT_LOG_COLLECTIONS.quarantine, { id: row.id, code: 'HELD', reason: 'held back before the client log moved to its current layout', at: 0 })
+    }
 }

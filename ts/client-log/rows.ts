@@ -24,15 +24,7 @@ export interface ClientLogRow extends SyncLogEntry {
     shared: number
     /** 1 for a received entry that is held back (quarantined) and not reflected in the database. */
     needsIntegration: number
-    /**
-     * The version while held back, else 0: what to retry, oldest first. Not null on new rows:
-     * fake-indexeddb throws and catches a DataError for every record an index cannot key.
-     */
-    heldVersion: number | null
 }
-
-/** `heldVersion` of a row that is not held (versions are > 0). */
-export const NOT_MARKED = 0
 
 /** `objectKey` when the caller has it already (it is a JSON encoding per call). */
 export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsIntegration: boolean }, objectKey = entryObjectKey(entry)): ClientLogRow {
@@ -42,7 +34,6 @@ export function entryToRow(entry: SyncLogEntry, flags: { shared: boolean; needsI
         ...encodeEntry(entry),
         shared: flags.shared ? 1 : 0,
         needsIntegration: flags.needsIntegration ? 1 : 0,
-        heldVersion: flags.needsIntegration ? entry.version : NOT_MARKED,
     }
 }
 

@@ -4,7 +4,7 @@ import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/
 import type { HybridLogicalClock } from '../clock/hlc'
 import type { ClientSyncLog } from '../client-log/client-log'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import { NOT_MARKED, entryToRow, rowToEntry } from '../client-log/rows'
+import { entryToRow, rowToEntry } from '../client-log/rows'
 import type { ClientLogRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, entryIdOf, entryObjectKey, fieldKeyOf } from '../entries/keys'
@@ -165,7 +165,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     const after: ClientLogRow[] = []
     for (const row of rows) {
         if (touched.has(row.objectKey)) {
-            after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0, heldVersion: NOT_MARKED } : row)
+            after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0 } : row)
         }
     }
     after.push(...freshRows)
@@ -206,14 +206,8 @@ function withoutSuperseded(incoming: SyncLogEntry[], known: SyncLogEntry[], keyO
 }
 
 async function recordHeld(ctx: ApplyContext, ops: AtomicOperations, held: ApplyResult['held']): Promise<void> {
-    if (!held.length) {
-        return
-    }
-    const ids = held.map(item => entryId(item.entry))
-    const existing = new Set((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })).map(row => row.id as string))
-    const unique = new Map(held.filter(item => !existing.has(entryId(item.entry))).map(item => [entryId(item.entry), item.entry]))
-    await ctx.clientLog.insertEntries(ops, [...unique.values()], { shared: true, needsIntegration: true })
-    await ctx.clientLog.quarantine(ops, held.map(item => ({ id: entryId(item.entry), code: item.code, reason: item.reason, at: ctx.now() })))
+    const at = ctx.now()
+    await ctx.clientLog.holdEntries(ops, held.map(item => ({ ...item, at })))
 }
 
 /** Applies a reconciler batch; creates use put so an object that exists without history is replaced. */
