@@ -8,8 +8,7 @@ import type { SharedSyncLog, SharedLogCursor } from '../shared-log/types'
 import { applyEntries } from './apply'
 import type { ApplyContext } from './apply'
 import { SyncEvents } from './events'
-import { utf8Length } from './utf8-length'
-import { encodeEntry } from '../entries/values'
+import { takeWithinBytes } from './batch-bytes'
 
 /** Transforms or drops (null) an entry on its way out or in (e.g. to strip a large field). */
 export type EntryProcessor = (entry: SyncLogEntry) => SyncLogEntry | null | Promise<SyncLogEntry | null>
@@ -189,16 +188,4 @@ async function processAll(entries: SyncLogEntry[], processor?: EntryProcessor): 
         }
     }
     return result
-}
-
-/** The longest prefix within the byte limit, and at least one entry so progress is always made. */
-function takeWithinBytes(entries: SyncLogEntry[], byteLimit: number): SyncLogEntry[] {
-    let bytes = 0
-    for (let index = 0; index < entries.length; index++) {
-        bytes += utf8Length(JSON.stringify(encodeEntry(entries[index])))
-        if (bytes > byteLimit) {
-            return entries.slice(0, Math.max(1, index))
-        }
-    }
-    return entries
 }
