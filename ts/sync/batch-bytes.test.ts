@@ -18,16 +18,11 @@ const entry: fc.Arbitrary<SyncLogEntry> = fc.record({
     schemaVersion: FIELD_VALUES.i,
 })
 
-/** What `takeWithinBytes` must return: measured entry by entry. */
+/** What `takeWithinBytes` must return: the most entries whose measured sizes add up to the limit, at least one. */
 function reference(entries: SyncLogEntry[], byteLimit: number): SyncLogEntry[] {
-    let bytes = 0
-    for (let index = 0; index < entries.length; index++) {
-        bytes += entryBytes(entries[index])
-        if (bytes > byteLimit) {
-            return entries.slice(0, Math.max(1, index))
-        }
-    }
-    return entries
+    const totals = entries.map(item => entryBytes(item)).map((size, index, sizes) => sizes.slice(0, index + 1).reduce((sum, each) => sum + each, 0))
+    const fitting = totals.filter(total => total <= byteLimit).length
+    return entries.slice(0, Math.max(1, fitting))
 }
 
 describe('batch sizing', () => {
