@@ -53,7 +53,7 @@ const DATE_GET_TIME = Date.prototype.getTime
 const DATE_TO_ISO = Date.prototype.toISOString
 
 /** A plain object from any realm (Dexie in Node hands back objects from Node's own realm). */
-function isPlainObject(value: object): value is Record<string, unknown> {
+export function isPlainObject(value: object): value is Record<string, unknown> {
     const prototype = Object.getPrototypeOf(value)
     return prototype === null || Object.getPrototypeOf(prototype) === null
 }

@@ -1,3 +1,5 @@
+import { isPlainObject } from '../entries/values'
+
 /**
  * Equality of field values as the reconciler needs it: two values are equal when the value
  * encoding (ts/entries/values.ts) would carry them as the same thing. Dates compare by time,
@@ -70,9 +72,4 @@ function recordsEqual(a: Record<string, unknown>, b: Record<string, unknown>): b
         }
     }
     return aCount === bCount
-}
-
-function isPlainObject(value: object): boolean {
-    const prototype = Object.getPrototypeOf(value)
-    return prototype === null || Object.getPrototypeOf(prototype) === null
 }

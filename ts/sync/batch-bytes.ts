@@ -1,5 +1,5 @@
 import type { SyncLogEntry } from '../entries/types'
-import { encodeEntry } from '../entries/values'
+import { encodeEntry, isPlainObject } from '../entries/values'
 import { utf8Length } from './utf8-length'
 
 /**
@@ -49,7 +49,7 @@ export function entryBytesAtMost(entry: SyncLogEntry): number {
         valueBytesAtMost(entry.collection) +
         valueBytesAtMost(entry.pk) +
         valueBytesAtMost(entry.operation) +
-        valueBytesAtMost(entry.field) +
+        valueBytesAtMost(entry.field ?? null) +
         valueBytesAtMost(entry.value === undefined ? null : entry.value) +
         valueBytesAtMost(entry.version) +
         valueBytesAtMost(entry.deviceId) +
@@ -96,13 +96,11 @@ function valueBytesAtMost(value: unknown): number {
         }
         return bytes
     }
-    const prototype = Object.getPrototypeOf(value)
-    if (prototype === null || Object.getPrototypeOf(prototype) === null) {
+    if (isPlainObject(value)) {
         let bytes = 2 + ESCAPE_BYTES
-        const record = value as Record<string, unknown>
-        for (const key of Object.keys(record)) {
-            if (record[key] !== undefined) {
-                bytes += 2 + 6 * key.length + 1 + valueBytesAtMost(record[key]) + 1
+        for (const key of Object.keys(value)) {
+            if (value[key] !== undefined) {
+                bytes += 2 + 6 * key.length + 1 + valueBytesAtMost(value[key]) + 1
             }
         }
         return bytes
