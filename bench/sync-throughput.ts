@@ -183,41 +183,78 @@ async function scalingTable(sizes: number[]): Promise<BenchTable> {
     }
 }
 
-/** 1,000 title updates synced A→B with `stored` notes already on both devices. */
+/** Which engine the stored-objects table runs on (SYNC_STORED_BACKEND, default dexie). */
+function storedBackend(): { label: string; create(): StorageManager } {
+    const name = process.env.SYNC_STORED_BACKEND ?? 'dexie'
+    if (name === 'sqlite') return { label: 'SQLite in memory (storex-backend-typeorm)', create: createSqliteStorageManager }
+    if (name === 'dexie') return { label: 'Dexie on fake-indexeddb', create: createDexieStorageManager }
+    throw new Error(`SYNC_STORED_BACKEND must be dexie or sqlite, not '${name}'`)
+}
+
+/** Seeds `stored` notes through the library on A (logged creates, 500 per batch) and syncs them to B; not timed. */
+async function seededPair(create: () => StorageManager, stored: number): Promise<{ a: TestDevice; b: TestDevice; seedS: number }> {
+    const sharedLog = new MemorySharedSyncLog()
+    const a = await createDevice({ sharedLog, storageManager: create() })
+    const b = await createDevice({ sharedLog, storageManager: create() })
+    const seedStart = performance.now()
+    for (let start = 0; start < stored; start += 500) {
+        const steps = []
+        for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
+        await a.storageManager.operation('executeBatch', steps)
+        // Pushed as it goes, so A's unshared rows never pile up to the whole seed at once.
+        if ((start / 500) % 20 === 19) await a.syncNow()
+    }
+    await a.syncNow()
+    await b.syncNow()
+    return { a, b, seedS: (performance.now() - seedStart) / 1000 }
+}
+
+/**
+ * 1,000 title updates synced A→B with `stored` notes already on both devices. Every size's pair
+ * of devices is seeded first and kept, then the rounds alternate between the sizes, so each size
+ * is measured with the same heap (and the same machine load) around it; a collection before each
+ * timed sync (when node runs with --expose-gc) keeps the seeding's garbage out of the figures.
+ */
 async function storedTable(sizes: number[]): Promise<BenchTable> {
     const CHANGES = 1000
-    const rows: Array<Array<string | number>> = []
-    let base: number | null = null
-    for (const stored of sizes) {
-        const sharedLog = new MemorySharedSyncLog()
-        const a = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
-        const b = await createDevice({ sharedLog, storageManager: createDexieStorageManager() })
-        const seedStart = performance.now()
-        for (let start = 0; start < stored; start += 500) {
-            const steps = []
-            for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
-            await a.storageManager.operation('executeBatch', steps)
+    const ROUNDS = Number(process.env.SYNC_STORED_RUNS ?? 3)
+    const backend = storedBackend()
+    const pairs: Array<{ stored: number; a: TestDevice; b: TestDevice; seedS: number; ms: number[]; cpuMs: number[]; peakMiB: number[] }> = []
+    for (const stored of sizes) pairs.push({ stored, ...(await seededPair(backend.create, stored)), ms: [], cpuMs: [], peakMiB: [] })
+    const collect = (globalThis as { gc?: () => void }).gc
+    // Round 0 warms the code up and is not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
+        for (const pair of pairs) {
+            // Spread over the whole collection (a fixed stride), so the changed notes are not all new or adjacent.
+            for (let change = 0; change < CHANGES; change++) {
+                const index = (change * 7919 + round * 104_729) % pair.stored
+                await pair.a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: `changed ${round}.${change}` })
+            }
+            collect?.()
+            const result = await measured(async () => {
+                await pair.a.syncNow()
+                await pair.b.syncNow()
+            })
+            if (round === 0) continue
+            pair.ms.push(result.ms)
+            pair.cpuMs.push(result.cpuMs)
+            pair.peakMiB.push(result.peakMiB)
         }
-        await a.syncNow()
-        await b.syncNow()
-        const seedS = (performance.now() - seedStart) / 1000
-        // Spread over the whole collection (a fixed stride), so the changed notes are not all new or adjacent.
-        for (let change = 0; change < CHANGES; change++) {
-            const index = (change * 7919) % stored
-            await a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: `changed ${change}` })
-        }
-        const result = await measured(async () => {
-            await a.syncNow()
-            await b.syncNow()
-        })
-        base ??= result.cpuMs
-        rows.push([stored, Math.round(seedS), CHANGES, Math.round(result.ms), Math.round(result.cpuMs), result.cpuMs / base, result.peakMiB])
     }
+    for (const pair of pairs) {
+        const count = await pair.b.storageManager.collection('note').countObjects({})
+        if (count !== pair.stored) throw new Error(`B holds ${count} notes, expected ${pair.stored}`)
+    }
+    const spread = (values: number[]) => `${Math.round(median(values))} (${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))})`
+    const base = median(pairs[0].cpuMs)
     return {
-        title: 'Syncing 1,000 changes A→B with many objects already stored (memory shared log, Dexie on fake-indexeddb)',
-        columns: ['objects stored', 'seed s', 'changes', 'wall ms', 'CPU ms', '× smallest (CPU)', 'peak heap added MiB'],
-        rows,
-        notes: ['Seeded through the library (logged executeBatch of 500 creates on A, then synced to B, not timed); then 1,000 title updates on A, timed: A pushes, B pulls and applies. One run per size.'],
+        title: `Syncing 1,000 changes A→B with many objects already stored (memory shared log, ${backend.label})`,
+        columns: ['objects stored', 'seed s', 'changes', 'wall ms', 'CPU ms', '× smallest (CPU median)', 'peak heap added MiB'],
+        rows: pairs.map(pair => [pair.stored, Math.round(pair.seedS), CHANGES, spread(pair.ms), spread(pair.cpuMs), median(pair.cpuMs) / base, median(pair.peakMiB)]),
+        notes: [
+            'Seeded through the library (logged executeBatch of 500 creates on A, synced to B; not timed). Then, per round, 1,000 title updates on A (not timed) and the sync, timed: A pushes, B pulls and applies.',
+            `Median (min–max) of ${ROUNDS} rounds after a warm-up round; the sizes alternate round by round, all seeded devices alive throughout${collect ? ', the heap collected before each timed sync' : ' (run node with --expose-gc to collect the heap before each timed sync)'}.`,
+        ],
     }
 }
 

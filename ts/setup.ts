@@ -6,7 +6,7 @@ import { openDexieDatabase } from './backend/dexie-upgrade'
 import type { BackendAdapter } from './backend/types'
 import { HybridLogicalClock } from './clock/hlc'
 import { ClientSyncLog } from './client-log/client-log'
-import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './client-log/collections'
+import { CLIENT_LOG_COLLECTIONS, prepareClientLogCollections, registerClientLogCollections } from './client-log/collections'
 import { moveLegacyClientLogRows } from './client-log/legacy-move'
 import { CustomAutoPkMiddleware } from './middleware/auto-pk'
 import { SyncLoggingMiddleware } from './middleware/sync-logging'
@@ -162,10 +162,7 @@ async function install(options: SetupSyncOptions, collections: string[], record:
 
     const adapter = options.backendAdapter ?? createBackendAdapter(storageManager)
     await adapter.prepare()
-    // The log's order and uniqueness: IndexedDB has both from the schema; SQLite's key is checked
-    // and its unique index made here (the entry id used to be the key that enforced it).
-    await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
-    await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
+    await prepareClientLogCollections(adapter, registry)
     const clientLog = new ClientSyncLog({ adapter })
     await moveLegacyClientLogRows(adapter, clientLog)
     const clock =

@@ -2,8 +2,7 @@ import StorageManager from '@worldbrain/storex'
 import { TypeormBackendAdapter } from './typeorm'
 import { createBackendAdapter } from './index'
 import type { AtomicOperations, BackendAdapter, StoredObject } from './types'
-import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import { registerClientLogCollections } from '../client-log/collections'
+import { CLIENT_LOG_COLLECTIONS, prepareClientLogCollections, registerClientLogCollections } from '../client-log/collections'
 import { closeStorageManager, createSqliteStorageManager, dump, registerTestCollections, SYNCED } from '../integration/devices'
 import type { TestDevice } from '../integration/devices'
 import { MemorySharedSyncLog } from '../shared-log/memory'
@@ -297,15 +296,30 @@ describe('TypeormBackendAdapter', () => {
     })
 
     describe("the client log's key", () => {
-        it('is an AUTOINCREMENT integer, and the entry id gets a unique index', async () => {
+        it('is an AUTOINCREMENT integer, and gets the declared indices: a unique one on the entry id, plain ones on objectKey and version', async () => {
             const { storageManager, adapter } = await preparedAdapter()
-            await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
-            await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
-            const connection = (storageManager.backend as unknown as { connection: { query(sql: string): Promise<Array<{ sql: string }>> } }).connection
+            await prepareClientLogCollections(adapter, storageManager.registry)
+            const connection = (storageManager.backend as unknown as { connection: { query(sql: string): Promise<Array<{ sql: string; detail: string }>> } }).connection
+            // A database from before the plain indices existed gets them at its next start;
+            // setupSync runs this at every start, so it is idempotent too.
+            await connection.query('DROP INDEX "sync_log_objectKey_index"')
+            await connection.query('DROP INDEX "sync_log_version_index"')
+            await prepareClientLogCollections(adapter, storageManager.registry)
+            await prepareClientLogCollections(adapter, storageManager.registry)
             const [table] = await connection.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_log'")
             expect(table.sql).toMatch(/"seq" integer PRIMARY KEY AUTOINCREMENT/)
-            const indices = await connection.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_log'")
-            expect(indices.map(index => index.sql)).toContainEqual(expect.stringMatching(/CREATE UNIQUE INDEX .* \("id"\)/))
+            const indices = (await connection.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_log' AND sql IS NOT NULL")).map(index => index.sql)
+            expect(indices).toEqual(
+                expect.arrayContaining([
+                    expect.stringMatching(/CREATE UNIQUE INDEX .* \("id"\)/),
+                    expect.stringMatching(/CREATE INDEX .* \("objectKey"\)/),
+                    expect.stringMatching(/CREATE INDEX .* \("version"\)/),
+                ]),
+            )
+            expect(indices).toHaveLength(3)
+            // The reconciliation's lookup uses its index instead of scanning the log.
+            const plan = await connection.query(`EXPLAIN QUERY PLAN SELECT * FROM "sync_log" WHERE "objectKey" IN ('note/["a"]', 'note/["b"]')`)
+            expect(plan.map(step => step.detail).join(' ')).toMatch(/USING INDEX "?sync_log_objectKey_index/)
         })
 
         it('setupSync refuses a backend whose generated keys are not increasing (UUIDs), naming the option', async () => {

@@ -183,16 +183,17 @@ export class TypeormBackendAdapter implements BackendAdapter {
         })
     }
 
-    /** A unique index on the column (storex-backend-typeorm declares none): an insert of a second row with the value fails. */
-    ensureUniqueIndex(collection: string, field: string): Promise<void> {
+    /** An index on the column (storex-backend-typeorm makes none from the schema); with `unique`, an insert of a second row with the value fails. */
+    ensureIndex(collection: string, field: string, options: { unique: boolean }): Promise<void> {
         return this.queue.run(async () => {
             const metadata = this.metadata(collection)
             const column = metadata.columns.find(candidate => candidate.propertyName === field)
             if (!column) {
-                throw new SyncConfigurationError(`ensureUniqueIndex: '${collection}' has no field '${field}'`)
+                throw new SyncConfigurationError(`ensureIndex: '${collection}' has no field '${field}'`)
             }
             const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
-            await this.connection.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${metadata.tableName}_${column.databaseName}_unique`)} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
+            const name = `${metadata.tableName}_${column.databaseName}_${options.unique ? 'unique' : 'index'}`
+            await this.connection.query(`CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quote(name)} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
         })
     }
 

@@ -79,11 +79,12 @@ export interface BackendAdapter {
     /** Work the backend needs after `finishInitialization` and before the first write (e.g. create tables). */
     prepare(): Promise<void>
     /**
-     * Makes the backend refuse a second object with the same value of `field`, where its own
-     * schema step does not (storex-backend-typeorm creates no indices; IndexedDB has the index
-     * from the schema). Idempotent; call after `prepare`. Optional: without it, nothing to do.
+     * Makes the index on `field` that the collection's schema declares, where the backend's own
+     * schema step does not (storex-backend-typeorm creates no indices; IndexedDB has them from the
+     * schema). With `unique`, the backend refuses a second object with the same value. Idempotent;
+     * call after `prepare`. Optional: without it, nothing to do.
      */
-    ensureUniqueIndex?(collection: string, field: string): Promise<void>
+    ensureIndex?(collection: string, field: string, options: { unique: boolean }): Promise<void>
     /**
      * Fails with `SyncConfigurationError` unless the collection's generated primary key increases
      * with every insert and is never reused once deleted (what the client log's commit order rests

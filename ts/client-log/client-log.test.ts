@@ -5,7 +5,7 @@ import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, objectKey } from '../entries/keys'
 import { ClientSyncLog } from './client-log'
-import { CLIENT_LOG_COLLECTIONS, registerClientLogCollections } from './collections'
+import { CLIENT_LOG_COLLECTIONS, prepareClientLogCollections, registerClientLogCollections } from './collections'
 import { entryToRow } from './rows'
 import { LEGACY_CLIENT_LOG_COLLECTION } from './legacy-layout'
 import { moveLegacyClientLogRows } from './legacy-move'
@@ -326,7 +326,7 @@ describe.each([
         await manager.finishInitialization()
         adapter = createBackendAdapter(manager)
         await adapter.prepare()
-        await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
+        await prepareClientLogCollections(adapter, manager.registry)
         log = new ClientSyncLog({ adapter })
     })
 
@@ -339,7 +339,7 @@ describe.each([
         await expect(insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], RECEIVED)).rejects.toThrow()
         expect(await log.countEntries()).toBe(2)
         // Idempotent.
-        await adapter.ensureUniqueIndex?.(CLIENT_LOG_COLLECTIONS.entry, 'id')
+        await prepareClientLogCollections(adapter, manager.registry)
     })
 
     /**

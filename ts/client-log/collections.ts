@@ -1,4 +1,5 @@
 import type { StorageRegistry } from '@worldbrain/storex'
+import type { BackendAdapter } from '../backend/types'
 import { entryFieldDefinitions } from '../entries/storex-fields'
 import { registerLegacyClientLogCollections } from './legacy-layout'
 
@@ -59,4 +60,19 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
             indices: [{ field: 'seq', pk: true }, { field: 'id', unique: true }, { field: 'objectKey' }, { field: 'version' }],
         },
     })
+}
+
+/**
+ * The log's order, uniqueness and lookups where the backend's schema step does not make them
+ * (IndexedDB has all from the schema): SQLite's key is checked and the declared indices made,
+ * among them the unique id and `objectKey`, without which every pulled batch would scan the log.
+ * Call after `adapter.prepare()`.
+ */
+export async function prepareClientLogCollections(adapter: BackendAdapter, registry: StorageRegistry): Promise<void> {
+    await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
+    for (const index of registry.collections[CLIENT_LOG_COLLECTIONS.entry].indices ?? []) {
+        if (!index.pk && typeof index.field === 'string') {
+            await adapter.ensureIndex?.(CLIENT_LOG_COLLECTIONS.entry, index.field, { unique: index.unique === true })
+        }
+    }
 }
