@@ -184,11 +184,11 @@ async function scalingTable(sizes: number[]): Promise<BenchTable> {
 }
 
 /** Which engine the stored-objects table runs on (SYNC_STORED_BACKEND, default dexie). */
-function storedBackend(): { label: string; create(): StorageManager } {
+function storedBackend(): Backend {
     const name = process.env.SYNC_STORED_BACKEND ?? 'dexie'
-    if (name === 'sqlite') return { label: 'SQLite in memory (storex-backend-typeorm)', create: createSqliteStorageManager }
-    if (name === 'dexie') return { label: 'Dexie on fake-indexeddb', create: createDexieStorageManager }
-    throw new Error(`SYNC_STORED_BACKEND must be dexie or sqlite, not '${name}'`)
+    const backend = BACKENDS.find(candidate => candidate.label.toLowerCase().includes(name))
+    if (!backend || !['dexie', 'sqlite'].includes(name)) throw new Error(`SYNC_STORED_BACKEND must be dexie or sqlite, not '${name}'`)
+    return backend
 }
 
 /** Seeds `stored` notes through the library on A (logged creates, 500 per batch) and syncs them to B; not timed. */
@@ -209,6 +209,18 @@ async function seededPair(create: () => StorageManager, stored: number): Promise
     return { a, b, seedS: (performance.now() - seedStart) / 1000 }
 }
 
+/** A plain storage manager (no sync) holding `stored` notes, written in batches of 500; not timed. */
+async function seededPlain(backend: { create(): StorageManager; preparePlain(storageManager: StorageManager): Promise<void> }, stored: number): Promise<StorageManager> {
+    const storageManager = backend.create()
+    await backend.preparePlain(storageManager)
+    for (let start = 0; start < stored; start += 500) {
+        const steps = []
+        for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
+        await storageManager.operation('executeBatch', steps)
+    }
+    return storageManager
+}
+
 /**
  * 1,000 title updates synced A→B with `stored` notes already on both devices. Every size's pair
  * of devices is seeded first and kept, then the rounds alternate between the sizes, so each size
@@ -219,26 +231,32 @@ async function storedTable(sizes: number[]): Promise<BenchTable> {
     const CHANGES = 1000
     const ROUNDS = Number(process.env.SYNC_STORED_RUNS ?? 3)
     const backend = storedBackend()
-    const pairs: Array<{ stored: number; a: TestDevice; b: TestDevice; seedS: number; ms: number[]; cpuMs: number[]; peakMiB: number[] }> = []
-    for (const stored of sizes) pairs.push({ stored, ...(await seededPair(backend.create, stored)), ms: [], cpuMs: [], peakMiB: [] })
+    const pairs: Array<{ stored: number; a: TestDevice; b: TestDevice; seedS: number; ms: number[]; cpuMs: number[]; peakMiB: number[]; plain: StorageManager; plainCpuMs: number[] }> = []
+    for (const stored of sizes) {
+        pairs.push({ stored, ...(await seededPair(backend.create, stored)), ms: [], cpuMs: [], peakMiB: [], plain: await seededPlain(backend, stored), plainCpuMs: [] })
+    }
     const collect = (globalThis as { gc?: () => void }).gc
     // Round 0 warms the code up and is not counted.
     for (let round = 0; round <= ROUNDS; round++) {
         for (const pair of pairs) {
             // Spread over the whole collection (a fixed stride), so the changed notes are not all new or adjacent.
-            for (let change = 0; change < CHANGES; change++) {
-                const index = (change * 7919 + round * 104_729) % pair.stored
-                await pair.a.storageManager.operation('updateObject', 'note', { id: `note-${index}` }, { title: `changed ${round}.${change}` })
+            const changed = Array.from({ length: CHANGES }, (_, change) => ({ id: `note-${(change * 7919 + round * 104_729) % pair.stored}`, title: `changed ${round}.${change}` }))
+            for (const { id, title } of changed) {
+                await pair.a.storageManager.operation('updateObject', 'note', { id }, { title })
             }
             collect?.()
             const result = await measured(async () => {
                 await pair.a.syncNow()
                 await pair.b.syncNow()
             })
+            // The engine's own growth, for comparison: the same 1,000 updates as one plain Storex batch on a database holding as many notes.
+            collect?.()
+            const plain = await measured(() => pair.plain.operation('executeBatch', changed.map(({ id, title }) => ({ operation: 'updateObjects', collection: 'note', where: { id }, updates: { title } }))))
             if (round === 0) continue
             pair.ms.push(result.ms)
             pair.cpuMs.push(result.cpuMs)
             pair.peakMiB.push(result.peakMiB)
+            pair.plainCpuMs.push(plain.cpuMs)
         }
     }
     for (const pair of pairs) {
@@ -247,12 +265,23 @@ async function storedTable(sizes: number[]): Promise<BenchTable> {
     }
     const spread = (values: number[]) => `${Math.round(median(values))} (${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))})`
     const base = median(pairs[0].cpuMs)
+    const plainBase = median(pairs[0].plainCpuMs)
     return {
         title: `Syncing 1,000 changes A→B with many objects already stored (memory shared log, ${backend.label})`,
-        columns: ['objects stored', 'seed s', 'changes', 'wall ms', 'CPU ms', '× smallest (CPU median)', 'peak heap added MiB'],
-        rows: pairs.map(pair => [pair.stored, Math.round(pair.seedS), CHANGES, spread(pair.ms), spread(pair.cpuMs), median(pair.cpuMs) / base, median(pair.peakMiB)]),
+        columns: ['objects stored', 'seed s', 'changes', 'wall ms', 'CPU ms', '× smallest (CPU median)', 'plain Storex: 1,000 updates, CPU ms', 'plain × smallest', 'peak heap added MiB'],
+        rows: pairs.map(pair => [
+            pair.stored,
+            Math.round(pair.seedS),
+            CHANGES,
+            spread(pair.ms),
+            spread(pair.cpuMs),
+            median(pair.cpuMs) / base,
+            spread(pair.plainCpuMs),
+            median(pair.plainCpuMs) / plainBase,
+            median(pair.peakMiB),
+        ]),
         notes: [
-            'Seeded through the library (logged executeBatch of 500 creates on A, synced to B; not timed). Then, per round, 1,000 title updates on A (not timed) and the sync, timed: A pushes, B pulls and applies.',
+            'Seeded through the library (logged executeBatch of 500 creates on A, synced to B; not timed). Then, per round, 1,000 title updates on A (not timed) and the sync, timed: A pushes, B pulls and applies. Plain Storex: the same 1,000 updates as one executeBatch on a database without sync holding as many notes (the engine\'s own growth with size).',
             `Median (min–max) of ${ROUNDS} rounds after a warm-up round; the sizes alternate round by round, all seeded devices alive throughout${collect ? ', the heap collected before each timed sync' : ' (run node with --expose-gc to collect the heap before each timed sync)'}.`,
         ],
     }

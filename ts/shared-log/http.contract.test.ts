@@ -20,7 +20,7 @@ async function subject(store: DocStore, dispose: () => Promise<void> = async () 
     }
 }
 
-runSharedSyncLogContractTests('HttpSharedSyncLog (service on SQLite)', () => subject(new SqliteDocStore({ filename: ':memory:' })))
+runSharedSyncLogContractTests('HttpSharedSyncLog (service on SQLite)', () => subject(new SqliteDocStore({ filename: ':memory:' })), { cursorPassesOwnEntries: true })
 
 const postgresUrl = testPostgresUrl()
 let schemaCounter = 0
@@ -31,4 +31,4 @@ runSharedSyncLogContractTests('HttpSharedSyncLog (service on PostgreSQL)', async
         await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
         await admin.end()
     })
-})
+}, { cursorPassesOwnEntries: true })

@@ -174,9 +174,12 @@ export class HttpSharedSyncLog implements SharedSyncLog {
                 await this.handleMismatch(options.deviceId, attempt)
                 continue
             }
+            // The service's cursor also passes what the query left out (this device's own
+            // documents), so it is taken even from a page with no documents once it moved.
+            const moved = page.count > 0 || (page.syncId === (start?.syncId ?? syncId) && page.cursor > (start?.seq ?? 0))
             return {
                 entries: page.entries,
-                cursor: page.count ? formatCursor({ syncId: page.syncId, seq: page.cursor }) : input,
+                cursor: moved ? formatCursor({ syncId: page.syncId, seq: page.cursor }) : input,
                 hasMore: page.hasMore,
             }
         }
@@ -217,10 +220,12 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         }
         const taken = entries.length < limit ? page.entries : []
         const all = [...entries, ...taken]
-        const seq = entries.length < limit && page.count ? page.cursor : reconciled.seq
+        // The batch is delivered: the cursor is past it, and past whatever the query walked
+        // (the service's cursor also passes this device's own documents); an empty log keeps `input`.
+        const seq = entries.length < limit ? Math.max(page.cursor, reconciled.seq) : reconciled.seq
         return {
             entries: all,
-            cursor: all.length ? formatCursor({ syncId: reconciled.syncId, seq }) : input,
+            cursor: all.length || seq > 0 ? formatCursor({ syncId: reconciled.syncId, seq }) : input,
             hasMore: entries.length < limit ? page.hasMore : page.count > 0,
         }
     }

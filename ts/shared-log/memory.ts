@@ -112,10 +112,14 @@ export class MemorySharedSyncLog implements SharedSyncLog {
             }
         }
         const page = found.slice(0, limit)
+        const hasMore = found.length > limit
+        // Read to the end: the cursor passes the reader's own entries too, so the next read does
+        // not walk them again (a device that is the only writer would otherwise re-read them all).
+        const through = hasMore ? page[page.length - 1].seq : Math.max(after, this.lastSeq)
         return {
             entries: page.map((record) => decodeEntry(record.entry)),
-            cursor: page.length ? formatSequenceCursor(page[page.length - 1].seq) : startCursor,
-            hasMore: found.length > limit,
+            cursor: through > after || page.length ? formatSequenceCursor(through) : startCursor,
+            hasMore,
         }
     }
 

@@ -28,7 +28,7 @@ async function createStorageManager(options: { withApp?: boolean } = {}): Promis
 
 runSharedSyncLogContractTests('StorexSharedSyncLog (Dexie)', async () => ({
     log: new StorexSharedSyncLog({ storageManager: await createStorageManager() }),
-}))
+}), { cursorPassesOwnEntries: true })
 
 describe('StorexSharedSyncLog', () => {
     it('refuses a storage manager without its collections', async () => {

@@ -181,22 +181,30 @@ export class StorexSharedSyncLog implements SharedSyncLog {
         // Rows are fetched limit + 1 at a time until limit + 1 other devices' entries are found (the
         // extra one says whether there is more) or the log ends; the reader's own rows do not count.
         const found: EntryRow[] = []
+        const start = after
         for (;;) {
             const rows = await this.collection('entry').findObjects<EntryRow>(
                 { seq: { $gt: after } },
                 { order: [['seq', 'asc']], limit: limit + 1 },
             )
             found.push(...rows.filter((row) => row.writerDeviceId !== options.deviceId))
+            if (rows.length) {
+                after = rows[rows.length - 1].seq
+            }
             if (rows.length < limit + 1 || found.length > limit) {
                 break
             }
-            after = rows[rows.length - 1].seq
         }
         const page = found.slice(0, limit)
+        const hasMore = found.length > limit
+        // Read to the end: the cursor passes the reader's own rows too, so the next read does not
+        // fetch them again. Rows become visible in seq order (a batch creates them in order), so
+        // every row up to the last one fetched has been seen.
+        const through = hasMore ? page[page.length - 1].seq : after
         return {
             entries: page.map(fromRow),
-            cursor: page.length ? formatSequenceCursor(page[page.length - 1].seq) : startCursor,
-            hasMore: found.length > limit,
+            cursor: through > start || page.length ? formatSequenceCursor(through) : startCursor,
+            hasMore,
         }
     }
 

@@ -204,3 +204,14 @@ export function toSafeInteger(value: number | string | bigint, what: string): nu
     }
     return n
 }
+
+/**
+ * The cursor a query page hands back. A page that ends the query passes everything up to the
+ * user's last seq (read in the same snapshot): the documents it left out (the reader's own, or
+ * older than `sinceUtc`) are not walked again by the next query, which for a device that is the
+ * only writer would otherwise start from its first own document every time. A cursor never goes back.
+ */
+export function pageCursor(docs: Array<{ seq: number }>, hasMore: boolean, sinceSeq: number, lastSeq: number): number {
+    const lastDoc = docs.length ? docs[docs.length - 1].seq : sinceSeq
+    return hasMore ? lastDoc : Math.max(lastDoc, sinceSeq, lastSeq)
+}

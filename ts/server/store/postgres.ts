@@ -14,6 +14,7 @@ import type { Pool, PoolClient } from 'pg'
 import { v4 as uuidv4 } from 'uuid'
 import { SyncError } from '../../errors'
 import {
+    pageCursor,
     planUpsert,
     requireCount,
     requireIdentifier,
@@ -222,13 +223,17 @@ export class PostgresDocStore implements DocStore {
             conditions.push(`last_update_ms >= $${params.length}`)
         }
         params.push(limit + 1)
+        // Read before the page, in its own snapshot: a user's writes take its row lock and set
+        // last_seq in the transaction that stores their documents, so every document up to this
+        // seq is committed and visible to the page's query below.
+        const lastSeq = await this.lastSeq({ userId })
         const result = await this.pool.query(
             `SELECT ${DOC_COLUMNS} FROM ${this.t.docs} WHERE ${conditions.join(' AND ')} ORDER BY seq LIMIT $${params.length}`,
             params,
         )
         const hasMore = result.rows.length > limit
         const docs = (result.rows as DocRow[]).slice(0, limit).map(rowToDoc)
-        return { docs, hasMore, cursor: docs.length > 0 ? docs[docs.length - 1].seq : sinceSeq ?? 0 }
+        return { docs, hasMore, cursor: pageCursor(docs, hasMore, sinceSeq ?? 0, lastSeq) }
     }
 
     async getDocs(options: { userId: string; ids: string[] }): Promise<StoredDoc[]> {

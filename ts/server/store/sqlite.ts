@@ -12,6 +12,7 @@ import {
     requireIdentifier,
     requireNonEmptyString,
     requireOptionalCount,
+    pageCursor,
     StoredVersion,
     SyncIdMismatchError,
     toSafeInteger,
@@ -202,10 +203,16 @@ export class SqliteDocStore implements DocStore {
         }
         params.push(limit + 1)
         const sql = `SELECT ${DOC_COLUMNS} FROM docs INDEXED BY docs_user_seq WHERE ${conditions.join(' AND ')} ORDER BY seq LIMIT ?`
-        const rows = this.prepare(sql).all(...params) as DocRow[]
-        const hasMore = rows.length > limit
-        const docs = rows.slice(0, limit).map(rowToDoc)
-        return { docs, hasMore, cursor: docs.length > 0 ? docs[docs.length - 1].seq : sinceSeq ?? 0 }
+        // One read transaction: the user's last seq is of the same snapshot as the page.
+        return this.db
+            .transaction(() => {
+                const rows = this.prepare(sql).all(...params) as DocRow[]
+                const hasMore = rows.length > limit
+                const docs = rows.slice(0, limit).map(rowToDoc)
+                const lastSeq = hasMore ? 0 : ((this.prepare('SELECT last_seq FROM users WHERE user_id = ?').get(userId) as { last_seq: number } | undefined)?.last_seq ?? 0)
+                return { docs, hasMore, cursor: pageCursor(docs, hasMore, sinceSeq ?? 0, lastSeq) }
+            })
+            .deferred()
     }
 
     async getDocs(options: { userId: string; ids: string[] }): Promise<StoredDoc[]> {

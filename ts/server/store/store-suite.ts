@@ -319,6 +319,11 @@ export function runDocStoreTests(name: string, createStore: () => Promise<DocSto
                 expect(await store.queryDocs({ userId: 'nobody', limit: 2 })).toEqual({ docs: [], cursor: 0, hasMore: false })
                 const filtered = await store.queryDocs({ userId: 'u', excludeClientId: 'c2', limit: 1 })
                 expect([ids(filtered.docs), filtered.cursor, filtered.hasMore]).toEqual([['b'], 2, true])
+                // A page that ends the query passes the documents it left out: c2's own 'a' (seq 5)
+                // is not walked again by c2's next query.
+                const rest = await store.queryDocs({ userId: 'u', excludeClientId: 'c2', sinceSeq: filtered.cursor, limit: 1 })
+                expect([ids(rest.docs), rest.cursor, rest.hasMore]).toEqual([['d'], 5, false])
+                expect(await store.queryDocs({ userId: 'u', excludeClientId: 'c2', sinceSeq: 4, limit: 5 })).toEqual({ docs: [], cursor: 5, hasMore: false })
             })
 
             it('lists all documents of a user in seq order, paged', async () => {
