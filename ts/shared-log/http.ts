@@ -176,7 +176,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
             }
             // The service's cursor also passes what the query left out (this device's own
             // documents), so it is taken even from a page with no documents once it moved.
-            const moved = page.count > 0 || (page.syncId === (start?.syncId ?? syncId) && page.cursor > (start?.seq ?? 0))
+            const moved = page.count > 0 || page.cursor > (start?.seq ?? 0)
             return {
                 entries: page.entries,
                 cursor: moved ? formatCursor({ syncId: page.syncId, seq: page.cursor }) : input,

@@ -207,7 +207,7 @@ export function toSafeInteger(value: number | string | bigint, what: string): nu
 
 /**
  * The cursor a query page hands back. A page that ends the query passes everything up to the
- * user's last seq (read in the same snapshot): the documents it left out (the reader's own, or
+ * user's last seq (read where every document up to it is visible to the page): the documents it left out (the reader's own, or
  * older than `sinceUtc`) are not walked again by the next query, which for a device that is the
  * only writer would otherwise start from its first own document every time. A cursor never goes back.
  */

@@ -209,7 +209,7 @@ export class SqliteDocStore implements DocStore {
                 const rows = this.prepare(sql).all(...params) as DocRow[]
                 const hasMore = rows.length > limit
                 const docs = rows.slice(0, limit).map(rowToDoc)
-                const lastSeq = hasMore ? 0 : ((this.prepare('SELECT last_seq FROM users WHERE user_id = ?').get(userId) as { last_seq: number } | undefined)?.last_seq ?? 0)
+                const lastSeq = hasMore ? 0 : this.lastSeqOf(userId)
                 return { docs, hasMore, cursor: pageCursor(docs, hasMore, sinceSeq ?? 0, lastSeq) }
             })
             .deferred()
@@ -306,7 +306,11 @@ export class SqliteDocStore implements DocStore {
     }
 
     async lastSeq(options: { userId: string }): Promise<number> {
-        const userId = requireIdentifier(options.userId, 'userId')
+        return this.lastSeqOf(requireIdentifier(options.userId, 'userId'))
+    }
+
+    /** Synchronous, so it can run inside a better-sqlite3 transaction. */
+    private lastSeqOf(userId: string): number {
         const row = this.prepare('SELECT last_seq FROM users WHERE user_id = ?').get(userId) as { last_seq: number } | undefined
         return row ? row.last_seq : 0
     }
