@@ -197,13 +197,10 @@ async function seededPair(create: () => StorageManager, stored: number): Promise
     const a = await createDevice({ sharedLog, storageManager: create() })
     const b = await createDevice({ sharedLog, storageManager: create() })
     const seedStart = performance.now()
-    for (let start = 0; start < stored; start += 500) {
-        const steps = []
-        for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
-        await a.storageManager.operation('executeBatch', steps)
-        // Pushed as it goes, so A's unshared rows never pile up to the whole seed at once.
-        if ((start / 500) % 20 === 19) await a.syncNow()
-    }
+    // Pushed as it goes (every 10,000 notes), so A's unshared rows never pile up to the whole seed at once.
+    await writeNotes(a.storageManager, stored, async batch => {
+        if (batch % 20 === 19) await a.syncNow()
+    })
     await a.syncNow()
     await b.syncNow()
     return { a, b, seedS: (performance.now() - seedStart) / 1000 }
@@ -213,12 +210,18 @@ async function seededPair(create: () => StorageManager, stored: number): Promise
 async function seededPlain(backend: { create(): StorageManager; preparePlain(storageManager: StorageManager): Promise<void> }, stored: number): Promise<StorageManager> {
     const storageManager = backend.create()
     await backend.preparePlain(storageManager)
-    for (let start = 0; start < stored; start += 500) {
-        const steps = []
-        for (let index = start; index < Math.min(stored, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
-        await storageManager.operation('executeBatch', steps)
-    }
+    await writeNotes(storageManager, stored)
     return storageManager
+}
+
+/** Writes notes 0 … count-1 in executeBatch calls of 500 creates, calling `afterBatch` with each batch's number. */
+async function writeNotes(storageManager: StorageManager, count: number, afterBatch?: (batch: number) => Promise<void>): Promise<void> {
+    for (let start = 0; start < count; start += 500) {
+        const steps = []
+        for (let index = start; index < Math.min(count, start + 500); index++) steps.push({ operation: 'createObject', collection: 'note', args: finalNote(index) })
+        await storageManager.operation('executeBatch', steps)
+        await afterBatch?.(start / 500)
+    }
 }
 
 /**

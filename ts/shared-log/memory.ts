@@ -118,7 +118,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
         const through = hasMore ? page[page.length - 1].seq : Math.max(after, this.lastSeq)
         return {
             entries: page.map((record) => decodeEntry(record.entry)),
-            cursor: through > after || page.length ? formatSequenceCursor(through) : startCursor,
+            cursor: through > after ? formatSequenceCursor(through) : startCursor,
             hasMore,
         }
     }

@@ -203,7 +203,7 @@ export class StorexSharedSyncLog implements SharedSyncLog {
         const through = hasMore ? page[page.length - 1].seq : after
         return {
             entries: page.map(fromRow),
-            cursor: through > start || page.length ? formatSequenceCursor(through) : startCursor,
+            cursor: through > start ? formatSequenceCursor(through) : startCursor,
             hasMore,
         }
     }
