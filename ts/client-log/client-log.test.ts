@@ -197,6 +197,47 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([3, 4])
     })
 
+    it('remembers the own rows a push marked: the next push finds them without reading them, and compacts alike', async () => {
+        const reads: StoredObject[] = []
+        // The same adapter, with the log's reads inside transactions counted.
+        const counting: BackendAdapter = Object.create(adapter)
+        counting.atomic = (collections, body) =>
+            adapter.atomic(collections, ops =>
+                body({
+                    ...ops,
+                    findObjects: (collection, where, options) => {
+                        if (collection === CLIENT_LOG_COLLECTIONS.entry) {
+                            reads.push(where)
+                        }
+                        return ops.findObjects(collection, where, options)
+                    },
+                }),
+            )
+        const pusher = new ClientSyncLog({ adapter: counting })
+        await insert(log, adapter, [entry({ version: 1, operation: 'create', field: null, value: { title: 'a', body: 'b' } }), entry({ version: 2 })], OWN)
+        await pusher.markAsShared(await pusher.getUnsharedEntries({ limit: 10 }))
+        await insert(log, adapter, [entry({ version: 3 })], OWN)
+        reads.length = 0
+        await pusher.markAsShared(await pusher.getUnsharedEntries({ limit: 10 }))
+        // The create and the title at 2 were found by key through the objectKey index, and not read again.
+        expect(reads).toEqual([])
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([1, 3])
+    })
+
+    it('uses no remembered row that another tab compacted away meanwhile', async () => {
+        const otherTab = new ClientSyncLog({ adapter })
+        await insert(log, adapter, [entry({ version: 1, operation: 'create', field: null, value: { title: 'a' } }), entry({ version: 2 })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        // The other tab pushes a newer title, which drops the title at 2 that this one remembers.
+        await insert(otherTab, adapter, [entry({ version: 3 })], OWN)
+        await otherTab.markAsShared(await otherTab.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([1, 3])
+        await insert(log, adapter, [entry({ version: 4 }), entry({ version: 5, field: 'body' })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([1, 4, 5])
+        expect(await log.countEntries()).toBe(3)
+    })
+
     it('returns every row of the given objects, held ones included', async () => {
         await insert(log, adapter, [entry({ version: 1 }), entry({ version: 2, pk: 'n2' })], OWN)
         await insert(log, adapter, [entry({ version: 3, deviceId: 'b' })], HELD)

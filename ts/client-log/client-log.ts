@@ -6,6 +6,8 @@ import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { objectsWithOtherRows, obsoleteRows } from './compaction'
 import { entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
+import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
+import type { RowMeta } from './recent-rows'
 import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
 
 /** One `getUnsharedEntries` read: the keys of the rows it returned, in order. */
@@ -38,6 +40,8 @@ export class ClientSyncLog {
      * transaction sees by its key.
      */
     private readonly unsharedRows = new WeakMap<SyncLogEntry, { row: ClientLogRow; read: UnsharedRead }>()
+    /** Own rows pushes marked lately, so that the next push that finds them need not read them. */
+    private readonly recentOwnRows = new RecentOwnRows(RECENT_OWN_ROWS)
 
     constructor(options: ClientSyncLogOptions) {
         this.adapter = options.adapter
@@ -119,7 +123,7 @@ export class ClientSyncLog {
             return
         }
         const through = this.throughOfRead(entries)
-        await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
+        const marked = await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
             const current = await this.watermark(ops)
             if (through !== null) {
                 const watermark = Math.max(current, through)
@@ -127,8 +131,10 @@ export class ClientSyncLog {
                     await writeWatermark(ops, watermark)
                 }
                 const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.readRows(ops, entries.map(entryObjectKey)))
-                await this.compactRows(ops, withSharedFlag(rows, watermark))
-                return
+                const flagged = withSharedFlag(rows, watermark)
+                const obsolete = obsoleteRows(flagged)
+                await this.deleteRows(ops, obsolete)
+                return { kept: flagged, dropped: obsolete }
             }
             const ids = new Set(entries.map(entry => entryId(entry)))
             const rows = withSharedFlag(await this.readRows(ops, entries.map(entryObjectKey)), current)
@@ -146,7 +152,12 @@ export class ClientSyncLog {
             // A row that is about to be deleted need not be rewritten first.
             await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !dropped.has(row)) as unknown as StoredObject[])
             await this.deleteRows(ops, obsolete)
+            return { kept: [], dropped: [...changed, ...obsolete] }
         })
+        // Only once committed: a body the adapter ran again or rolled back remembers nothing.
+        this.recentOwnRows.forget(marked.dropped)
+        const dropped = new Set<RowMeta>(marked.dropped)
+        this.recentOwnRows.remember(marked.kept.filter(row => !dropped.has(row)))
     }
 
     /**
@@ -175,8 +186,8 @@ export class ClientSyncLog {
      * `getUnsharedEntries` (found by key through the objectKey index); null when the backend
      * cannot list keys or an entry did not come from `getUnsharedEntries`.
      */
-    private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<ClientLogRow[] | null> {
-        const held = new Map<number, ClientLogRow>()
+    private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<RowMeta[] | null> {
+        const held = new Map<number, RowMeta>()
         for (const entry of entries) {
             const row = this.unsharedRows.get(entry)?.row
             if (!row) {
@@ -189,7 +200,7 @@ export class ClientSyncLog {
         if (!keys) {
             return null
         }
-        const rows: ClientLogRow[] = []
+        const rows: RowMeta[] = []
         const others: Array<string | number> = []
         const lookedUp = new Set(toLookUp)
         const created = [...held.values()].filter(row => !lookedUp.has(row.objectKey)).map(row => row.seq as number)
@@ -205,7 +216,7 @@ export class ClientSyncLog {
             }
         }
         for (const key of new Set(keys)) {
-            const row = held.get(key as number)
+            const row = held.get(key as number) ?? (typeof key === 'number' ? this.recentOwnRows.get(key) : undefined)
             if (row) {
                 rows.push(row)
             } else {
@@ -310,7 +321,7 @@ export class ClientSyncLog {
     }
 
     /** Deletes rows by key where it is known (rows read from the store), else by entry id. */
-    private async deleteRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
+    private async deleteRows(ops: AtomicOperations, rows: RowMeta[]): Promise<void> {
         const seqs = rows.filter(row => typeof row.seq === 'number').map(row => row.seq as number)
         const ids = rows.filter(row => typeof row.seq !== 'number').map(row => row.id)
         if (seqs.length) {

@@ -1,7 +1,7 @@
 import type { SyncLogEntry } from '../entries/types'
 import { entryObjectKey, fieldKeyOf } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
-import type { ClientLogRow } from './rows'
+import type { RowMeta } from './recent-rows'
 
 /**
  * The objects of pushed entries that may have rows besides those entries, i.e. all but those
@@ -24,9 +24,9 @@ export function objectsWithOtherRows(entries: SyncLogEntry[]): string[] {
  * The rows (of whole objects) that compaction drops: shared, integrated, and superseded by a
  * newer entry of the same object field or by a newer create/delete of the object.
  */
-export function obsoleteRows(rows: ClientLogRow[]): ClientLogRow[] {
-    const newestByField = new Map<string, ClientLogRow>()
-    const newestLifecycle = new Map<string, ClientLogRow>()
+export function obsoleteRows<R extends RowMeta>(rows: R[]): R[] {
+    const newestByField = new Map<string, R>()
+    const newestLifecycle = new Map<string, R>()
     for (const row of rows) {
         if (row.needsIntegration) {
             continue

@@ -39,7 +39,7 @@ export async function assignSharedSeqs(ops: AtomicOperations, rows: ClientLogRow
 }
 
 /** Rows as `ClientSyncLog` returns them: own rows the watermark covers say `shared` 1 (copies; the rest as given). */
-export function withSharedFlag(rows: ClientLogRow[], watermark: number): ClientLogRow[] {
+export function withSharedFlag<R extends Pick<ClientLogRow, 'seq' | 'shared'>>(rows: R[], watermark: number): R[] {
     return rows.map(row => (!row.shared && isCovered(row, watermark) ? { ...row, shared: 1 } : row))
 }
 
@@ -48,6 +48,6 @@ export function needsWatermark(rows: ClientLogRow[]): boolean {
     return rows.some(row => !row.shared && typeof row.seq === 'number' && row.seq > 0)
 }
 
-function isCovered(row: ClientLogRow, watermark: number): boolean {
+function isCovered(row: Pick<ClientLogRow, 'seq'>, watermark: number): boolean {
     return typeof row.seq === 'number' && row.seq > 0 && row.seq <= watermark
 }
