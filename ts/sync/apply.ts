@@ -12,7 +12,9 @@ import { compareEntryVersions } from '../entries/order'
 import type { Reconciler } from '../reconcile/types'
 import { SyncError } from '../errors'
 import { getPkFields } from '../middleware/registry-info'
+import { reconcileLww } from '../reconcile/lww'
 import { findEntryProblem } from './validate'
+import { updatesAsPuts } from './whole-object-writes'
 
 export interface ApplyContext {
     registry: StorageRegistry
@@ -140,7 +142,8 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     }
     const isHeld = (entry: SyncLogEntry) => heldIds.size > 0 && heldIds.has(entryIdOf(fieldKeyOf(keyOf(entry), entry), entry))
     const relevant = withoutSuperseded(incoming, known, keyOf)
-    const { batch, newEntries } = ctx.reconciler({ known, incoming: relevant, pkFields: collection => getPkFields(ctx.registry, collection) })
+    const pkFields = (collection: string) => getPkFields(ctx.registry, collection)
+    const { batch, newEntries } = ctx.reconciler({ known, incoming: relevant, pkFields })
     // A held entry that the device's entries now supersede is settled too: released, then compacted.
     const relevantSet = heldIds.size ? new Set(relevant) : null
     const settledHeld = relevantSet ? incoming.filter(entry => !relevantSet.has(entry) && isHeld(entry)) : []
@@ -148,7 +151,8 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
         // Nothing new (a duplicate delivery): no write, and no idle awaits inside the transaction.
         return { applied: [], operations: 0 }
     }
-    await executeBatch(ops, withSchemaTypes(ctx.registry, batch))
+    const writes = ctx.reconciler === reconcileLww ? updatesAsPuts({ batch, known, objectKeyOf: keyOf, pkFields }) : batch
+    await executeBatch(ops, withSchemaTypes(ctx.registry, writes))
     const fresh = heldIds.size ? newEntries.filter(entry => !isHeld(entry)) : newEntries
     const released = heldIds.size ? [...newEntries.filter(isHeld), ...settledHeld] : []
     const freshRows = fresh.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }, keyOf(entry)))
