@@ -170,7 +170,7 @@ export async function openStoredPair(nameA: string, nameB: string, stored: numbe
 }
 
 /** `changes` title updates on A spread over its `stored` notes (not timed), then A pushes and B pulls (timed). */
-export async function syncChanges(nameA: string, nameB: string, stored: number, changes: number, round: number): Promise<{ ms: number; applied: number }> {
+export async function syncChanges(nameA: string, nameB: string, stored: number, changes: number, round: number): Promise<{ ms: number; pushMs: number; pullMs: number; applied: number }> {
     const a = devices.get(nameA)!
     const b = devices.get(nameB)!
     for (let change = 0; change < changes; change++) {
@@ -179,8 +179,10 @@ export async function syncChanges(nameA: string, nameB: string, stored: number, 
     }
     const start = performance.now()
     await a.sync!.push()
+    const pulled = performance.now()
     const { applied } = await b.sync!.pull()
-    return { ms: performance.now() - start, applied }
+    const end = performance.now()
+    return { ms: end - start, pushMs: pulled - start, pullMs: end - pulled, applied }
 }
 
 export { close as closeDevice }

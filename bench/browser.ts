@@ -296,7 +296,7 @@ async function storedTable(service: DemoService): Promise<BenchTable> {
         for (const stored of STORED) {
             const [nameA, nameB] = [freshName('stored-a'), freshName('stored-b')]
             const { seedMs } = await call(page, 'openStoredPair', nameA, nameB, stored)
-            pairs.push({ stored, nameA, nameB, seedMs, ms: [] as number[] })
+            pairs.push({ stored, nameA, nameB, seedMs, ms: [] as number[], pushMs: [] as number[], pullMs: [] as number[] })
         }
         // Round 0 warms the page's code up and is not counted.
         for (let round = 0; round <= RUNS; round++) {
@@ -307,6 +307,8 @@ async function storedTable(service: DemoService): Promise<BenchTable> {
                 }
                 if (round > 0) {
                     pair.ms.push(result.ms)
+                    pair.pushMs.push(result.pushMs)
+                    pair.pullMs.push(result.pullMs)
                 }
             }
         }
@@ -317,8 +319,8 @@ async function storedTable(service: DemoService): Promise<BenchTable> {
         const base = median(pairs[0].ms)
         return {
             title: `Browser: syncing ${CHANGES.toLocaleString('en-US')} changes A→B with many notes already stored (Chromium's IndexedDB, median of ${RUNS} rounds)`,
-            columns: ['notes stored', 'seed s', 'changes', 'push + pull ms', 'min–max', '× smallest'],
-            rows: pairs.map(pair => [pair.stored.toLocaleString('en-US'), Math.round(pair.seedMs / 1000), CHANGES, median(pair.ms), spread(pair.ms), median(pair.ms) / base]),
+            columns: ['notes stored', 'seed s', 'changes', 'push + pull ms', 'min–max', '× smallest', 'push ms', 'pull + apply ms'],
+            rows: pairs.map(pair => [pair.stored.toLocaleString('en-US'), Math.round(pair.seedMs / 1000), CHANGES, median(pair.ms), spread(pair.ms), median(pair.ms) / base, median(pair.pushMs), median(pair.pullMs)]),
             notes: [
                 'Both devices in one page on an in-page memory shared log, in a persistent profile on disk. Seeded through the library (logged executeBatch of 1,000 creates on A, synced to B; not timed), then per round 1,000 title updates on A spread over the notes (a fixed stride), timed: A pushes, B pulls and applies. The sizes alternate within each round.',
                 DEXIE_NOTE,

@@ -211,14 +211,11 @@ export class DexieBackendAdapter implements BackendAdapter {
             const objects = await this.requests<StoredObject | undefined>(collection, store => lookup.values.map(key => store.get(key)))
             return objects.filter((object): object is StoredObject => !!object)
         }
-        // The index gives the primary keys, the store the objects: an index getAll makes
-        // fake-indexeddb look every record up in the store anyway, and costs several times more.
-        const keys = await this.indexKeys(collection, lookup)
-        if (!keys.length) {
-            return []
-        }
-        const objects = await this.requests<StoredObject | undefined>(collection, store => keys.map(key => store.get(key)))
-        return objects.filter((object): object is StoredObject => !!object)
+        // One index getAll per value: the objects come with the lookup (a get per object after
+        // the keys costs a request per object more; see IdbOperations).
+        const keyRange = this.lookups.keyRange()
+        const groups = await this.requests<StoredObject[]>(collection, store => lookup.values.map(value => store.index(lookup.field).getAll(keyRange.only(value))))
+        return groups.flat()
     }
 
     private async indexKeys(collection: string, lookup: KeyLookup): Promise<IDBValidKey[]> {

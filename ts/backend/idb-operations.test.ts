@@ -1,4 +1,5 @@
 import type StorageManager from '@worldbrain/storex'
+import { IDBIndex as FakeIndex, IDBObjectStore as FakeObjectStore } from 'fake-indexeddb'
 import { createDexieStorageManager } from '../integration/devices'
 import { createBackendAdapter } from './index'
 import type { DexieBackendAdapter } from './dexie'
@@ -150,6 +151,51 @@ describe('the plain IndexedDB path of the Dexie adapter', () => {
         // Another order is the backend's to answer.
         expect((await adapter.findObjects('note', {}, { order: [['title', 'desc']], limit: 1 })).map(note => note.id)).toEqual(['d'])
         expect(await notes(manager)).toHaveLength(4)
+    })
+
+    it('reads objects by an index with one getAll per value and no get per object, on the plain path and the Dexie path alike', async () => {
+        const manager = createDexieStorageManager()
+        manager.registry.registerCollections({
+            tagged: { version: new Date('2026-01-01'), fields: { label: { type: 'string' }, group: { type: 'string' } }, indices: [{ field: 'group' }] },
+        })
+        await manager.finishInitialization()
+        const adapter = createBackendAdapter(manager) as DexieBackendAdapter
+        await manager.collection('tagged').findObjects({})
+        const objects = Array.from({ length: 12 }, (_, index) => ({ id: `t${String(index).padStart(2, '0')}`, label: `l${index}`, group: `g${index % 4}` }))
+        await adapter.atomic(['tagged'], ops => ops.putObjects!('tagged', objects))
+        const counts = { indexGetAll: 0, storeGet: 0 }
+        const originalGetAll = FakeIndex.prototype.getAll
+        const originalGet = FakeObjectStore.prototype.get
+        FakeIndex.prototype.getAll = function (this: IDBIndex, ...args: Parameters<IDBIndex['getAll']>) {
+            counts.indexGetAll++
+            return originalGetAll.apply(this, args)
+        }
+        FakeObjectStore.prototype.get = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['get']>) {
+            counts.storeGet++
+            return originalGet.apply(this, args)
+        }
+        const ids = (found: StoredObject[]) => found.map(object => object.id as string).sort()
+        const inGroups = objects.filter(object => object.group === 'g1' || object.group === 'g3').map(object => object.id)
+        try {
+            // Plain path: three values (one holding nothing), then a limit on one value.
+            const plain = await adapter.atomic(['tagged'], async ops => ({
+                many: ids(await ops.findObjects('tagged', { group: { $in: ['g1', 'g3', 'none', 'g1'] } })),
+                limited: (await ops.findObjects('tagged', { group: 'g2' }, { limit: 2 })).length,
+            }))
+            expect(plain).toEqual({ many: inGroups, limited: 2 })
+            expect(counts).toEqual({ indexGetAll: 4, storeGet: 0 })
+            // Dexie path: a non-key where sends the body there, and the index lookup reads alike.
+            const viaDexie = await adapter.atomic(['tagged'], async ops => {
+                await ops.findObjects('tagged', { label: 'l0' })
+                counts.indexGetAll = counts.storeGet = 0
+                return ids(await ops.findObjects('tagged', { group: { $in: ['g1', 'g3', 'none'] } }))
+            })
+            expect(viaDexie).toEqual(inGroups)
+            expect(counts).toEqual({ indexGetAll: 3, storeGet: 0 })
+        } finally {
+            FakeIndex.prototype.getAll = originalGetAll
+            FakeObjectStore.prototype.get = originalGet
+        }
     })
 
     it('assigns auto-incremented keys and returns them, as the backend does', async () => {

@@ -224,6 +224,35 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([1, 3])
     })
 
+    it("reads an older object's rows with its lookup when it remembers none of them, and compacts alike", async () => {
+        const reads: StoredObject[] = []
+        let keyLookups = 0
+        const counting: BackendAdapter = Object.create(adapter)
+        counting.atomic = (collections, body) =>
+            adapter.atomic(collections, ops =>
+                body({
+                    ...ops,
+                    findObjects: (collection, where, options) => {
+                        if (collection === CLIENT_LOG_COLLECTIONS.entry) {
+                            reads.push(where)
+                        }
+                        return ops.findObjects(collection, where, options)
+                    },
+                    findKeys: ops.findKeys && ((collection, where) => (keyLookups++, ops.findKeys!(collection, where))),
+                }),
+            )
+        await insert(log, adapter, [entry({ version: 1, operation: 'create', field: null, value: { title: 'a', body: 'b' } }), entry({ version: 2 })], OWN)
+        await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+        // Another process (or tab) pushes the next edit: it remembers none of the object's rows.
+        const pusher = new ClientSyncLog({ adapter: counting })
+        await insert(log, adapter, [entry({ version: 3 })], OWN)
+        await pusher.markAsShared(await pusher.getUnsharedEntries({ limit: 10 }))
+        expect(reads).toEqual([{ objectKey: { $in: ['note/"n1"'] } }])
+        expect(keyLookups).toBe(0)
+        expect(versions(await log.getRowsForObjects(['note/"n1"'])).sort()).toEqual([1, 3])
+        expect(await log.countEntries({ shared: 0 })).toBe(0)
+    })
+
     it('uses no remembered row that another tab compacted away meanwhile', async () => {
         const otherTab = new ClientSyncLog({ adapter })
         await insert(log, adapter, [entry({ version: 1, operation: 'create', field: null, value: { title: 'a' } }), entry({ version: 2 })], OWN)

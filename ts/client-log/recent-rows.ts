@@ -18,11 +18,18 @@ export const RECENT_OWN_ROWS = 20_000
  */
 export class RecentOwnRows {
     private readonly rows = new Map<number, RowMeta>()
+    /** How many remembered rows each object has, so a push can tell which objects it may find here. */
+    private readonly perObject = new Map<string, number>()
 
     constructor(private readonly capacity: number) {}
 
     get(seq: number): RowMeta | undefined {
         return this.rows.get(seq)
+    }
+
+    /** Whether some row of the object is remembered (its other rows, if any, may not be). */
+    hasObject(objectKey: string): boolean {
+        return this.perObject.has(objectKey)
     }
 
     /** Remembers own rows (keys above zero) as they stood in a committed transaction; the oldest go first. */
@@ -32,22 +39,37 @@ export class RecentOwnRows {
             if (typeof seq !== 'number' || seq <= 0) {
                 continue
             }
-            this.rows.delete(seq)
+            this.drop(seq)
             this.rows.set(seq, metaOf(row))
+            this.perObject.set(row.objectKey, (this.perObject.get(row.objectKey) ?? 0) + 1)
         }
         for (const seq of this.rows.keys()) {
             if (this.rows.size <= this.capacity) {
                 break
             }
-            this.rows.delete(seq)
+            this.drop(seq)
         }
     }
 
     forget(rows: Iterable<RowMeta>): void {
         for (const row of rows) {
             if (typeof row.seq === 'number') {
-                this.rows.delete(row.seq)
+                this.drop(row.seq)
             }
+        }
+    }
+
+    private drop(seq: number): void {
+        const row = this.rows.get(seq)
+        if (!row) {
+            return
+        }
+        this.rows.delete(seq)
+        const count = (this.perObject.get(row.objectKey) ?? 1) - 1
+        if (count > 0) {
+            this.perObject.set(row.objectKey, count)
+        } else {
+            this.perObject.delete(row.objectKey)
         }
     }
 }
