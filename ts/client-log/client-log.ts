@@ -3,7 +3,8 @@ import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
-import { objectsWithOtherRows, obsoleteRows } from './compaction'
+import { obsoleteRows } from './compaction'
+import { pushedObjectRows } from './pushed-rows'
 import { entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
@@ -182,67 +183,20 @@ export class ClientSyncLog {
     }
 
     /**
-     * Every row of the entries' objects, as stored, reading only the rows not already held from
-     * `getUnsharedEntries` or remembered (found by key through the objectKey index); null when
-     * the backend cannot list keys or an entry did not come from `getUnsharedEntries`.
+     * Every row of the entries' objects, as stored, reading only what is not held from
+     * `getUnsharedEntries` or remembered (`pushedObjectRows`); null when the backend cannot list
+     * keys or an entry did not come from `getUnsharedEntries`.
      */
-    private async rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<RowMeta[] | null> {
-        const held = new Map<number, RowMeta>()
-        const createdHere = new Set<string>()
+    private rowsHeldOrRead(ops: AtomicOperations, entries: SyncLogEntry[]): Promise<RowMeta[] | null> {
+        const heldRows: ClientLogRow[] = []
         for (const entry of entries) {
             const row = this.unsharedRows.get(entry)?.row
             if (!row) {
-                return null
+                return Promise.resolve(null)
             }
-            held.set(row.seq as number, row)
-            if (entry.operation === 'create') {
-                createdHere.add(row.objectKey)
-            }
+            heldRows.push(row)
         }
-        const toLookUp = objectsWithOtherRows(entries)
-        // Where the rows outside this batch are likely held or remembered (the object was created
-        // here, or a row of it is remembered), its keys are looked up and only the rest read. An
-        // older object's rows are read with the lookup itself: keys and then a get per row would
-        // cost a request per row more (on real IndexedDB, about 40 µs each).
-        const likelyHeld = (key: string) => createdHere.has(key) || this.recentOwnRows.hasObject(key)
-        const byKey = toLookUp.filter(likelyHeld)
-        const whole = toLookUp.filter(key => !likelyHeld(key))
-        const keys = !byKey.length ? [] : ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: byKey } }))
-        if (!keys) {
-            return null
-        }
-        const rows: RowMeta[] = []
-        if (whole.length) {
-            for (const row of (await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { objectKey: { $in: whole } })) as unknown as ClientLogRow[]) {
-                rows.push(held.get(row.seq as number) ?? row)
-            }
-        }
-        const others: Array<string | number> = []
-        const lookedUp = new Set(toLookUp)
-        const created = [...held.values()].filter(row => !lookedUp.has(row.objectKey)).map(row => row.seq as number)
-        if (created.length) {
-            // An object whose one entry here is its create has that row only. Whether it is still
-            // there (another pass may have pushed and compacted it) is a key check: the rows of
-            // one push were committed one after another, so one probe of their key range.
-            const existing = ops.findKeys && (await ops.findKeys(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: created } }))
-            if (existing) {
-                rows.push(...existing.map(seq => held.get(seq as number)!))
-            } else {
-                others.push(...created)
-            }
-        }
-        for (const key of new Set(keys)) {
-            const row = held.get(key as number) ?? (typeof key === 'number' ? this.recentOwnRows.get(key) : undefined)
-            if (row) {
-                rows.push(row)
-            } else {
-                others.push(key)
-            }
-        }
-        if (others.length) {
-            rows.push(...((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: others } })) as unknown as ClientLogRow[]))
-        }
-        return rows
+        return pushedObjectRows({ ops, entries, heldRows, recent: this.recentOwnRows })
     }
 
     /** Every row of the objects, as stored (own rows the watermark covers may still say `shared` 0). */
