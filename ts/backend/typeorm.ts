@@ -192,8 +192,11 @@ export class TypeormBackendAdapter implements BackendAdapter {
                 throw new SyncConfigurationError(`ensureIndex: '${collection}' has no field '${field}'`)
             }
             const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
-            const name = `${metadata.tableName}_${column.databaseName}_${options.unique ? 'unique' : 'index'}`
-            await this.connection.query(`CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quote(name)} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
+            const nameOf = (unique: boolean) => `${metadata.tableName}_${column.databaseName}_${unique ? 'unique' : 'index'}`
+            // The field's index of the other kind, made before the declaration changed (the
+            // client log's id index was unique until 2026-12-03), would cost every write for nothing.
+            await this.connection.query(`DROP INDEX IF EXISTS ${quote(nameOf(!options.unique))}`)
+            await this.connection.query(`CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quote(nameOf(options.unique))} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
         })
     }
 

@@ -81,7 +81,8 @@ export interface BackendAdapter {
     /**
      * Makes the index on `field` that the collection's schema declares, where the backend's own
      * schema step does not (storex-backend-typeorm creates no indices; IndexedDB has them from the
-     * schema). With `unique`, the backend refuses a second object with the same value. Idempotent;
+     * schema). With `unique`, the backend refuses a second object with the same value. An index of
+     * the other kind on the field (an older declaration) is dropped. Idempotent;
      * call after `prepare`. Optional: without it, nothing to do.
      */
     ensureIndex?(collection: string, field: string, options: { unique: boolean }): Promise<void>

@@ -3,6 +3,7 @@ import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, entryObjectKey } from '../entries/keys'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { collidingRows, reversioned } from './collisions'
 import { obsoleteRows } from './compaction'
 import { pushedObjectRows } from './pushed-rows'
 import { entryToRow, rowToEntry } from './rows'
@@ -132,33 +133,55 @@ export class ClientSyncLog {
                     await writeWatermark(ops, watermark)
                 }
                 const rows = (await this.rowsHeldOrRead(ops, entries)) ?? (await this.readRows(ops, entries.map(entryObjectKey)))
-                const flagged = withSharedFlag(rows, watermark)
+                const pushed = new Set(entries.map(entry => this.unsharedRows.get(entry)!.row.seq as number))
+                const { rows: flagged, relogged } = await this.relogCollisions(ops, withSharedFlag(rows, watermark), pushed)
                 const obsolete = obsoleteRows(flagged)
                 await this.deleteRows(ops, obsolete)
-                return { kept: flagged, dropped: obsolete }
+                return { kept: flagged, dropped: [...obsolete, ...relogged] }
             }
             const ids = new Set(entries.map(entry => entryId(entry)))
             const rows = withSharedFlag(await this.readRows(ops, entries.map(entryObjectKey)), current)
-            const changed: ClientLogRow[] = []
-            const after = rows.map(row => {
+            const marking: ClientLogRow[] = []
+            const marked = rows.map(row => {
                 if (!ids.has(row.id) || row.shared) {
                     return row
                 }
-                const marked = { ...row, shared: 1 }
-                changed.push(marked)
-                return marked
+                const flagged = { ...row, shared: 1 }
+                marking.push(flagged)
+                return flagged
             })
+            const { rows: after, relogged } = await this.relogCollisions(ops, marked, new Set(marking.map(row => row.seq as number)))
+            const gone = new Set<RowMeta>(relogged)
+            const changed = marking.filter(row => !gone.has(row))
             const obsolete = obsoleteRows(after)
             const dropped = new Set(obsolete)
             // A row that is about to be deleted need not be rewritten first.
             await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, changed.filter(row => !dropped.has(row)) as unknown as StoredObject[])
             await this.deleteRows(ops, obsolete)
-            return { kept: [], dropped: [...changed, ...obsolete] }
+            return { kept: [], dropped: [...changed, ...obsolete, ...relogged] }
         })
         // Only once committed: a body the adapter ran again or rolled back remembers nothing.
         this.recentOwnRows.forget(marked.dropped)
         const dropped = new Set<RowMeta>(marked.dropped)
         this.recentOwnRows.remember(marked.kept.filter(row => !dropped.has(row)))
+    }
+
+    /**
+     * Logs again, one version later, the pushed own rows whose entry id an earlier own row has
+     * too (two tabs in one millisecond: `collidingRows`), and returns the rows as they are then.
+     */
+    private async relogCollisions<R extends RowMeta>(ops: AtomicOperations, rows: R[], pushedSeqs: Set<number>): Promise<{ rows: Array<R | ClientLogRow>; relogged: R[] }> {
+        const colliding = collidingRows(rows, pushedSeqs)
+        if (!colliding.length) {
+            return { rows, relogged: [] }
+        }
+        // Pushed rows are whole (held from the read for the push, or read here), values included.
+        const taken = new Set(rows.map(row => row.id))
+        const fresh = colliding.map(row => reversioned(row as unknown as ClientLogRow, taken))
+        await this.deleteRows(ops, colliding)
+        await this.insertRows(ops, fresh)
+        const gone = new Set<RowMeta>(colliding)
+        return { rows: [...rows.filter(row => !gone.has(row)), ...fresh], relogged: colliding }
     }
 
     /**

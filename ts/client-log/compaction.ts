@@ -1,23 +1,26 @@
-import type { SyncLogEntry } from '../entries/types'
-import { entryObjectKey, fieldKeyOf } from '../entries/keys'
+import { fieldKeyOf } from '../entries/keys'
 import { compareEntryVersions } from '../entries/order'
 import type { RowMeta } from './recent-rows'
 
 /**
- * The objects of pushed entries that may have rows besides those entries, i.e. all but those
- * whose only entry in the batch is their create. An object's create is its first entry unless
- * its key is used again after a delete (or collides with another device's); what such an older
- * life left behind is compacted the next time the object is (a later push of a change to it, or
- * a pull that touches it), so compaction drops exactly as much, only later, and a batch of new
- * objects costs no lookup per object.
+ * The objects of a push batch that may have rows besides the batch's, i.e. all but those whose
+ * first row in the batch (the lowest key: commit order) is their create. Such an object's later
+ * rows are in the batch or unshared (a push takes the oldest unshared rows), and compaction never
+ * drops an unshared row; its earlier rows, if any, are what an older life left behind (a key used
+ * again after a delete, or another device's create of the same key), and they are compacted the
+ * next time the object is (a later push of a change to it, or a pull that touches it). So
+ * compaction drops exactly as much, only later, and a batch of new objects, edited or not, costs
+ * no lookup per object.
  */
-export function objectsWithOtherRows(entries: SyncLogEntry[]): string[] {
-    const onlyCreate = new Map<string, boolean>()
-    for (const entry of entries) {
-        const key = entryObjectKey(entry)
-        onlyCreate.set(key, !onlyCreate.has(key) && entry.operation === 'create')
+export function objectsWithOtherRows(rows: Array<Pick<RowMeta, 'seq' | 'objectKey' | 'operation'>>): string[] {
+    const first = new Map<string, Pick<RowMeta, 'seq' | 'operation'>>()
+    for (const row of rows) {
+        const current = first.get(row.objectKey)
+        if (!current || (row.seq as number) < (current.seq as number)) {
+            first.set(row.objectKey, row)
+        }
     }
-    return [...onlyCreate].filter(([, created]) => !created).map(([key]) => key)
+    return [...first].filter(([, row]) => row.operation !== 'create').map(([key]) => key)
 }
 
 /**

@@ -9,8 +9,8 @@ import type { ClientLogRow } from './rows'
  * Every row of a push batch's objects, as stored in `ops`' transaction, for the compaction that
  * marks the batch shared. `heldRows` are the batch's own rows as read for the push, one per entry.
  * It reads as little as it can:
- * - an object whose one entry here is its create has that row only, so it is only checked to be
- *   still there (a key probe);
+ * - an object whose first row here is its create has no rows but these that compaction needs
+ *   now (`objectsWithOtherRows`), so they are only checked to be still there (a key probe);
  * - an object created in the batch, or with a row in `recent`, is looked up by key, and only the
  *   rows neither held nor remembered are read;
  * - any other object (an edit of an older one, or the first push after a restart) is read whole
@@ -28,7 +28,7 @@ export async function pushedObjectRows(options: { ops: AtomicOperations; entries
             createdHere.add(row.objectKey)
         }
     }
-    const toLookUp = objectsWithOtherRows(entries)
+    const toLookUp = objectsWithOtherRows(heldRows)
     const likelyHeld = (key: string) => createdHere.has(key) || recent.hasObject(key)
     const byKey = toLookUp.filter(likelyHeld)
     const whole = toLookUp.filter(key => !likelyHeld(key))

@@ -4,30 +4,16 @@
  * table (SQLite), the old rows move across, what was unpushed is pushed once, and what was pushed
  * or received is not sent again.
  */
-import type StorageManager from '@worldbrain/storex'
 import { createBackendAdapter } from '../backend'
 import type { StoredObject } from '../backend/types'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import { LEGACY_CLIENT_LOG_COLLECTION, registerLegacyClientLogCollections } from '../client-log/legacy-layout'
+import { LEGACY_CLIENT_LOG_COLLECTION } from '../client-log/legacy-layout'
 import { entryToRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
 import { CustomAutoPkMiddleware } from '../middleware/auto-pk'
 import { MemorySharedSyncLog } from '../shared-log/memory'
 import { REOPENABLE_BACKENDS, SYNCED, createDevice, dump } from './devices'
-
-/** What the first layout's `registerClientLogCollections` registered (all dated 2026-11-01). */
-function registerFirstLayout(storageManager: StorageManager): void {
-    const version = new Date('2026-11-01')
-    storageManager.registry.registerCollections({
-        [CLIENT_LOG_COLLECTIONS.state]: { version, fields: { key: { type: 'string' }, value: { type: 'json' } }, indices: [{ field: 'key', pk: true }] },
-        [CLIENT_LOG_COLLECTIONS.quarantine]: {
-            version,
-            fields: { id: { type: 'string' }, reason: { type: 'string' }, code: { type: 'string' }, at: { type: 'float' } },
-            indices: [{ field: 'id', pk: true }],
-        },
-    })
-    registerLegacyClientLogCollections(storageManager.registry)
-}
+import { registerFirstLayout } from './old-layouts'
 
 function legacyRow(entry: SyncLogEntry, state: 'unpushed' | 'pushed' | 'received'): StoredObject {
     const { seq: _seq, ...row } = entryToRow(entry, { shared: state !== 'unpushed', needsIntegration: false })
@@ -38,7 +24,7 @@ describe.each(Object.keys(REOPENABLE_BACKENDS))('a database of the first client-
     it('is upgraded in place: rows moved once, the unpushed one pushed once, nothing lost', async () => {
         const database = REOPENABLE_BACKENDS[backend]()
         const old = database.open()
-        registerFirstLayout(old)
+        registerFirstLayout(old.registry)
         // The old setupSync gave synced collections text keys, as the current one does.
         new CustomAutoPkMiddleware({ collections: SYNCED }).setup({ registry: old.registry })
         await old.finishInitialization()

@@ -6,7 +6,6 @@ import { MemorySharedSyncLog } from '../shared-log/memory'
 import type { AtomicOperations, BackendAdapter } from '../backend/types'
 import { ClientSyncLog } from '../client-log/client-log'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
-import { entryId } from '../entries/keys'
 import type { SyncLogEntry } from '../entries/types'
 import { SyncConfigurationError, UnloggableOperationError, UnsafeWhereError } from '../errors'
 import { HybridLogicalClock } from '../clock/hlc'
@@ -451,18 +450,29 @@ describe('atomicity on Node 20 (no global navigator)', () => {
         expect(await entryCount(failing.device)).toBe(2)
     })
 
-    it('rolls the app write back when inserting its entry fails (an entry with that id exists)', async () => {
+    it('rolls the app write back when the backend refuses its entry', async () => {
         const device = await createTestDevice()
-        // The next write gets version START (frozen clock) and key id-1: occupy its entry id.
-        const blocker: SyncLogEntry = { collection: 'note', pk: 'id-1', operation: 'create', field: null, value: {}, version: START, deviceId: DEVICE, schemaVersion: 0 }
-        expect(entryId(blocker)).toBe(`${DEVICE}@${START}:note/"id-1"#`)
-        await device.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => device.clientLog.insertEntries(ops, [blocker], { shared: true, needsIntegration: false }))
-        await expect(notes(device).createObject({ title: 'doomed', rank: 1 })).rejects.toThrow()
+        const original = device.adapter.atomic.bind(device.adapter)
+        let refuse = true
+        device.adapter.atomic = <T>(collections: string[], body: (ops: AtomicOperations) => Promise<T>) =>
+            original(collections, ops =>
+                body({
+                    ...ops,
+                    createObjects: async (collection, objects) => {
+                        if (refuse && collection === CLIENT_LOG_COLLECTIONS.entry) {
+                            throw new Error('injected: the log refuses the row')
+                        }
+                        return ops.createObjects(collection, objects)
+                    },
+                }),
+            )
+        await expect(notes(device).createObject({ title: 'doomed', rank: 1 })).rejects.toThrow('injected')
         expect(await dump(device, 'note')).toEqual([])
-        expect(await entryCount(device)).toBe(1)
-        // The next write (new version, new key) goes through.
+        expect(await entryCount(device)).toBe(0)
+        refuse = false
         const { object } = await notes(device).createObject({ title: 'fine' })
         expect(await dump(device, 'note')).toEqual([expect.objectContaining({ id: object.id, title: 'fine' })])
+        expect(await entryCount(device)).toBe(1)
     })
 
     it('keeps concurrent writes apart: a failing one rolls back alone', async () => {

@@ -87,8 +87,9 @@ async function withFailingLog<T>(sync: SyncSetup, mode: 'duplicate' | 'throw', b
     log.insertEntries = async (ops: AtomicOperations, entries: SyncLogEntry[], flags: { shared: boolean; needsIntegration: boolean }) => {
         await original.call(log, ops, entries, flags)
         if (mode === 'duplicate') {
-            // The same entries again: IndexedDB itself refuses the existing keys (ConstraintError).
-            await original.call(log, ops, entries, flags)
+            // A row at the key the log's newest row holds: IndexedDB itself refuses it (ConstraintError).
+            const [newest] = await ops.findObjects('syncLog', {}, { order: [['seq', 'desc']], limit: 1 })
+            await ops.createObjects('syncLog', [{ ...newest }])
         }
         throw new Error('injected failure after the entries were written')
     }
