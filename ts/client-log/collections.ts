@@ -12,7 +12,7 @@ export const CLIENT_LOG_COLLECTIONS = {
 
 const VERSION = new Date('2026-11-01')
 /** When the log moved to rows in commit order (`syncLog`; `syncLogEntry` before). */
-const COMMIT_ORDER_VERSION = new Date('2026-12-02')
+export const COMMIT_ORDER_VERSION = new Date('2026-12-02')
 /** When the log's `id` index stopped being unique (opening an older database rebuilds that index once). */
 const PLAIN_ID_INDEX_VERSION = new Date('2026-12-03')
 
@@ -45,8 +45,8 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
     registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(PLAIN_ID_INDEX_VERSION, { uniqueId: false }) })
 }
 
-/** The log's rows, as laid out from `version` on. */
-function clientLogDefinition(version: Date, options: { uniqueId: boolean }): CollectionDefinition {
+/** The log's rows, as laid out from `version` on (exported for upgrade tests). */
+export function clientLogDefinition(version: Date, options: { uniqueId: boolean }): CollectionDefinition {
     return {
         version,
         fields: {

@@ -6,15 +6,13 @@
  * still found by id.
  */
 import type StorageManager from '@worldbrain/storex'
-import { createBackendAdapter } from '../backend'
 import { openDexieDatabase } from '../backend/dexie-upgrade'
 import { CLIENT_LOG_COLLECTIONS, prepareClientLogCollections } from '../client-log/collections'
 import { ClientSyncLog } from '../client-log/client-log'
 import type { SyncLogEntry } from '../entries/types'
-import { CustomAutoPkMiddleware } from '../middleware/auto-pk'
 import { MemorySharedSyncLog } from '../shared-log/memory'
-import { REOPENABLE_BACKENDS, SYNCED, createDevice, dump } from './devices'
-import { registerCommitOrderLayout } from './old-layouts'
+import { REOPENABLE_BACKENDS, createDevice, dump } from './devices'
+import { noteCreate, openWithLayout, registerCommitOrderLayout } from './old-layouts'
 
 /** Whether the log's `id` index is unique, as the database itself has it (not as the schema declares). */
 async function idIndexIsUnique(storageManager: StorageManager): Promise<boolean> {
@@ -32,25 +30,12 @@ describe.each(Object.keys(REOPENABLE_BACKENDS))('a database of the commit-order 
     it('gets a plain id index on upgrade, keeps every row and goes on syncing', async () => {
         const database = REOPENABLE_BACKENDS[backend]()
         const old = database.open()
-        registerCommitOrderLayout(old.registry)
-        new CustomAutoPkMiddleware({ collections: SYNCED }).setup({ registry: old.registry })
-        await old.finishInitialization()
-        const adapter = createBackendAdapter(old)
-        await adapter.prepare()
+        const adapter = await openWithLayout(old, registerCommitOrderLayout)
         await prepareClientLogCollections(adapter, old.registry)
         expect(await idIndexIsUnique(old)).toBe(true)
 
         const deviceId = 'old-device'
-        const note = (id: string, title: string, version: number, device = deviceId): SyncLogEntry => ({
-            collection: 'note',
-            pk: id,
-            operation: 'create',
-            field: null,
-            value: { title },
-            version,
-            deviceId: device,
-            schemaVersion: 1,
-        })
+        const note = (id: string, title: string, version: number, device = deviceId) => noteCreate(id, title, version, device)
         const pushed = note('n-pushed', 'pushed before', 1_000)
         const unpushed = note('n-unpushed', 'written offline', 1_002)
         const received = note('n-received', 'from another device', 1_001, 'other-device')

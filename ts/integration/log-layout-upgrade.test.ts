@@ -4,16 +4,14 @@
  * table (SQLite), the old rows move across, what was unpushed is pushed once, and what was pushed
  * or received is not sent again.
  */
-import { createBackendAdapter } from '../backend'
 import type { StoredObject } from '../backend/types'
 import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
 import { LEGACY_CLIENT_LOG_COLLECTION } from '../client-log/legacy-layout'
 import { entryToRow } from '../client-log/rows'
 import type { SyncLogEntry } from '../entries/types'
-import { CustomAutoPkMiddleware } from '../middleware/auto-pk'
 import { MemorySharedSyncLog } from '../shared-log/memory'
-import { REOPENABLE_BACKENDS, SYNCED, createDevice, dump } from './devices'
-import { registerFirstLayout } from './old-layouts'
+import { REOPENABLE_BACKENDS, createDevice, dump } from './devices'
+import { noteCreate, openWithLayout, registerFirstLayout } from './old-layouts'
 
 function legacyRow(entry: SyncLogEntry, state: 'unpushed' | 'pushed' | 'received'): StoredObject {
     const { seq: _seq, ...row } = entryToRow(entry, { shared: state !== 'unpushed', needsIntegration: false })
@@ -24,24 +22,9 @@ describe.each(Object.keys(REOPENABLE_BACKENDS))('a database of the first client-
     it('is upgraded in place: rows moved once, the unpushed one pushed once, nothing lost', async () => {
         const database = REOPENABLE_BACKENDS[backend]()
         const old = database.open()
-        registerFirstLayout(old.registry)
-        // The old setupSync gave synced collections text keys, as the current one does.
-        new CustomAutoPkMiddleware({ collections: SYNCED }).setup({ registry: old.registry })
-        await old.finishInitialization()
-        const adapter = createBackendAdapter(old)
-        await adapter.prepare()
-
+        const adapter = await openWithLayout(old, registerFirstLayout)
         const deviceId = 'old-device'
-        const note = (id: string, title: string, version: number, device = deviceId): SyncLogEntry => ({
-            collection: 'note',
-            pk: id,
-            operation: 'create',
-            field: null,
-            value: { title },
-            version,
-            deviceId: device,
-            schemaVersion: 1,
-        })
+        const note = (id: string, title: string, version: number, device = deviceId) => noteCreate(id, title, version, device)
         const pushed = note('n-pushed', 'pushed before', 1_000)
         const received = note('n-received', 'from another device', 1_001, 'other-device')
         const unpushed = note('n-unpushed', 'written offline', 1_002)

@@ -2,10 +2,15 @@
  * What earlier versions of `registerClientLogCollections` registered, frozen as they shipped, so
  * that upgrade tests can make the databases those versions wrote.
  */
+import type StorageManager from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { CLIENT_LOG_COLLECTIONS } from '../client-log/collections'
+import { createBackendAdapter } from '../backend'
+import type { BackendAdapter } from '../backend/types'
+import { CLIENT_LOG_COLLECTIONS, COMMIT_ORDER_VERSION, clientLogDefinition } from '../client-log/collections'
 import { registerLegacyClientLogCollections } from '../client-log/legacy-layout'
-import { entryFieldDefinitions } from '../entries/storex-fields'
+import type { SyncLogEntry } from '../entries/types'
+import { CustomAutoPkMiddleware } from '../middleware/auto-pk'
+import { SYNCED } from './devices'
 
 /** The first layout (2026-11-01): state, quarantine and the `syncLogEntry` rows keyed by entry id. */
 export function registerFirstLayout(registry: StorageRegistry): void {
@@ -24,18 +29,21 @@ export function registerFirstLayout(registry: StorageRegistry): void {
 /** The commit-order layout (2026-12-02 to 2026-12-03): the first one plus `syncLog`, whose `id` index was unique. */
 export function registerCommitOrderLayout(registry: StorageRegistry): void {
     registerFirstLayout(registry)
-    registry.registerCollections({
-        [CLIENT_LOG_COLLECTIONS.entry]: {
-            version: new Date('2026-12-02'),
-            fields: {
-                seq: { type: 'auto-pk' },
-                id: { type: 'string' },
-                objectKey: { type: 'string' },
-                ...entryFieldDefinitions(),
-                shared: { type: 'int' },
-                needsIntegration: { type: 'int' },
-            },
-            indices: [{ field: 'seq', pk: true }, { field: 'id', unique: true }, { field: 'objectKey' }, { field: 'version' }],
-        },
-    })
+    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(COMMIT_ORDER_VERSION, { uniqueId: true }) })
+}
+
+/** Opens `storageManager` as an earlier setupSync left it: the layout `register` makes, synced collections with text keys. */
+export async function openWithLayout(storageManager: StorageManager, register: (registry: StorageRegistry) => void): Promise<BackendAdapter> {
+    register(storageManager.registry)
+    // The old setupSync gave synced collections text keys, as the current one does.
+    new CustomAutoPkMiddleware({ collections: SYNCED }).setup({ registry: storageManager.registry })
+    await storageManager.finishInitialization()
+    const adapter = createBackendAdapter(storageManager)
+    await adapter.prepare()
+    return adapter
+}
+
+/** A note's create entry, as a device logged it. */
+export function noteCreate(id: string, title: string, version: number, deviceId: string): SyncLogEntry {
+    return { collection: 'note', pk: id, operation: 'create', field: null, value: { title }, version, deviceId, schemaVersion: 1 }
 }
