@@ -11,7 +11,9 @@ import type { ClientLogRow } from './rows'
  * key (committed earlier) has too. Each is logged again one version later (`reversioned`), which
  * wins over the earlier one everywhere and loses to every newer write of the field, as the row
  * did. The log's `id` index is not unique (ts/client-log/collections.ts), so this is where one id
- * per entry is kept for own rows.
+ * per entry is kept for own rows. An object whose first row in the push is its create is looked at
+ * within the push only (`objectsWithOtherRows`): an earlier row with the id of one of its rows
+ * would be a create of the same key in the same millisecond, before a delete of it.
  */
 export function collidingRows<R extends RowMeta>(rows: R[], pushedSeqs: Set<number>): R[] {
     const earliest = new Map<string, R>()
