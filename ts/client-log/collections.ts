@@ -65,7 +65,7 @@ export function clientLogDefinition(version: Date, options: { uniqueId: boolean 
         // through the quarantine (a record per held id), not an index: every index costs every
         // row written, and held rows are rare. The `id` index is not unique (since
         // PLAIN_ID_INDEX_VERSION): a unique index checks every row written against the index,
-        // which cost a quarter of a received row's insert on fake-indexeddb and 5–8 % in
+        // which cost a fifth of a row's insert on fake-indexeddb and 5–8 % in
         // Chromium. No write needs the check: an own write stores each entry once (one version
         // per write), and a received entry stored again (a reconciler that returns one it was
         // given) is compacted away in the same transaction, as a row that is not its field's newest.
