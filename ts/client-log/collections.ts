@@ -66,9 +66,10 @@ export function clientLogDefinition(version: Date, options: { uniqueId: boolean 
         // row written, and held rows are rare. The `id` index is not unique (since
         // PLAIN_ID_INDEX_VERSION): a unique index checks every row written against the index,
         // which cost a fifth of a row's insert on fake-indexeddb and 5–8 % in
-        // Chromium. No write needs the check: an own write stores each entry once (one version
-        // per write), and a received entry stored again (a reconciler that returns one it was
-        // given) is compacted away in the same transaction, as a row that is not its field's newest.
+        // Chromium. No write needs the check: an entry id two tabs made in one millisecond is
+        // logged again by the push (ts/client-log/collisions.ts), and a received entry stored
+        // again (a reconciler that returns one it was given) is compacted away in the same
+        // transaction, as a row that is not its field's newest.
         indices: [{ field: 'seq', pk: true }, { field: 'id', unique: options.uniqueId }, { field: 'objectKey' }, { field: 'version' }],
     }
 }
