@@ -74,6 +74,11 @@ export function isTypeormBackend(backend: unknown): backend is TypeormBackendLik
 /** SQLite's default limit on bound parameters is 32766; stay under it in bulk inserts. */
 const MAX_PARAMETERS = 30000
 
+/** A table, column or index name as an SQL identifier. */
+function quoteName(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`
+}
+
 /**
  * One queue per backend: storex-backend-typeorm on SQLite runs every statement on one shared
  * connection, so a statement issued while a transaction is open joins that transaction (and a
@@ -186,18 +191,32 @@ export class TypeormBackendAdapter implements BackendAdapter {
     /** An index on the column (storex-backend-typeorm makes none from the schema); with `unique`, an insert of a second row with the value fails. */
     ensureIndex(collection: string, field: string, options: { unique: boolean }): Promise<void> {
         return this.queue.run(async () => {
-            const metadata = this.metadata(collection)
-            const column = metadata.columns.find(candidate => candidate.propertyName === field)
-            if (!column) {
-                throw new SyncConfigurationError(`ensureIndex: '${collection}' has no field '${field}'`)
-            }
-            const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
-            const nameOf = (unique: boolean) => `${metadata.tableName}_${column.databaseName}_${unique ? 'unique' : 'index'}`
+            const { table, column, nameOf } = this.indexNames('ensureIndex', collection, field)
             // The field's index of the other kind, made before the declaration changed (the
             // client log's id index was unique until 2026-12-03), would cost every write for nothing.
-            await this.connection.query(`DROP INDEX IF EXISTS ${quote(nameOf(!options.unique))}`)
-            await this.connection.query(`CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quote(nameOf(options.unique))} ON ${quote(metadata.tableName)} (${quote(column.databaseName)})`)
+            await this.connection.query(`DROP INDEX IF EXISTS ${quoteName(nameOf(!options.unique))}`)
+            await this.connection.query(`CREATE ${options.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteName(nameOf(options.unique))} ON ${quoteName(table)} (${quoteName(column)})`)
         })
+    }
+
+    dropIndex(collection: string, field: string): Promise<void> {
+        return this.queue.run(async () => {
+            const { nameOf } = this.indexNames('dropIndex', collection, field)
+            for (const unique of [true, false]) {
+                await this.connection.query(`DROP INDEX IF EXISTS ${quoteName(nameOf(unique))}`)
+            }
+        })
+    }
+
+    /** The table and the names `ensureIndex` gives a field's indices. */
+    private indexNames(caller: string, collection: string, field: string): { table: string; column: string; nameOf: (unique: boolean) => string } {
+        const metadata = this.metadata(collection)
+        const column = metadata.columns.find(candidate => candidate.propertyName === field)
+        if (!column) {
+            throw new SyncConfigurationError(`${caller}: '${collection}' has no field '${field}'`)
+        }
+        const table = metadata.tableName
+        return { table, column: column.databaseName, nameOf: unique => `${table}_${column.databaseName}_${unique ? 'unique' : 'index'}` }
     }
 
     /**

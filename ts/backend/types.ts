@@ -87,6 +87,12 @@ export interface BackendAdapter {
      */
     ensureIndex?(collection: string, field: string, options: { unique: boolean }): Promise<void>
     /**
+     * Drops the indices `ensureIndex` made on `field` (either kind), if any: a field an older
+     * schema indexed and the current one does not. Idempotent; call after `prepare`. Optional:
+     * backends whose schema step drops them (IndexedDB) need not.
+     */
+    dropIndex?(collection: string, field: string): Promise<void>
+    /**
      * Fails with `SyncConfigurationError` unless the collection's generated primary key increases
      * with every insert and is never reused once deleted (what the client log's commit order rests
      * on). Optional: IndexedDB's key generator always does.

@@ -5,6 +5,7 @@ import type { BackendAdapter, StoredObject } from '../backend/types'
 import type { SyncLogEntry } from '../entries/types'
 import { entryId, objectKey } from '../entries/keys'
 import { ClientSyncLog } from './client-log'
+import { VERSION_BOUND_STATE_KEY } from './version-bound'
 import { CLIENT_LOG_COLLECTIONS, prepareClientLogCollections, registerClientLogCollections } from './collections'
 import { entryToRow } from './rows'
 import { LEGACY_CLIENT_LOG_COLLECTION } from './legacy-layout'
@@ -30,7 +31,7 @@ const HELD: Flags = { shared: true, needsIntegration: true }
 
 /** Held entries go in as the sync pass holds them: with their quarantine records. */
 async function insert(log: ClientSyncLog, adapter: BackendAdapter, entries: SyncLogEntry[], flags: Flags): Promise<void> {
-    await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.quarantine], ops =>
+    await adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.quarantine, CLIENT_LOG_COLLECTIONS.state], ops =>
         flags.needsIntegration ? log.holdEntries(ops, entries.map(item => ({ entry: item, code: 'TEST', reason: 'held by the test', at: 0 }))) : log.insertEntries(ops, entries, flags),
     )
 }
@@ -382,6 +383,45 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         await insert(log, adapter, [entry({ version: 3 }), entry({ version: 12, field: 'b' })], OWN)
         await insert(log, adapter, [entry({ version: 40, deviceId: 'b' })], HELD)
         expect(await log.getMaxVersion()).toBe(40)
+    })
+
+    describe('the newest version, without an index on versions', () => {
+        const bound = async () => (await adapter.findObjects(CLIENT_LOG_COLLECTIONS.state, { key: VERSION_BOUND_STATE_KEY }))[0]?.value
+        // The rows hold no index on `version`: the bound covers received rows and pushed own
+        // rows, and the rows above the watermark (not yet pushed) are read.
+        it('counts own rows not yet pushed, in any commit order (two tabs with their own clocks)', async () => {
+            await insert(log, adapter, [entry({ version: 90 })], OWN)
+            await insert(log, adapter, [entry({ version: 70, field: 'b' })], OWN)
+            expect(await bound()).toBeUndefined()
+            expect(await log.getMaxVersion()).toBe(90)
+        })
+
+        it('keeps a pushed row\'s version once the watermark covers it', async () => {
+            await insert(log, adapter, [entry({ version: 90 }), entry({ version: 70, field: 'b' })], OWN)
+            await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+            expect(await bound()).toBe(90)
+            await insert(log, adapter, [entry({ version: 95, deviceId: 'b' })], RECEIVED)
+            await compact(log, adapter, ['note/"n1"'])
+            expect((await log.getRowsForObjects(['note/"n1"'])).map(row => row.version).sort()).toEqual([70, 95])
+            expect(await log.getMaxVersion()).toBe(95)
+            await insert(log, adapter, [entry({ version: 60, field: 'c' })], OWN)
+            await log.markAsShared(await log.getUnsharedEntries({ limit: 10 }))
+            expect(await log.getMaxVersion()).toBe(95)
+        })
+
+        it('raises the bound with received rows, and a lower version leaves it', async () => {
+            await insert(log, adapter, [entry({ version: 50, deviceId: 'b' })], RECEIVED)
+            await insert(log, adapter, [entry({ version: 20, deviceId: 'c', field: 'b' })], RECEIVED)
+            expect(await bound()).toBe(50)
+            expect(await log.getMaxVersion()).toBe(50)
+        })
+
+        it('counts own rows pushed one by one (not as the first rows of a read)', async () => {
+            await insert(log, adapter, [entry({ version: 10 }), entry({ version: 80, field: 'b' })], OWN)
+            const [, second] = await log.getUnsharedEntries({ limit: 10 })
+            await log.markAsShared([{ ...second }])
+            expect(await log.getMaxVersion()).toBe(80)
+        })
     })
 
     it('keeps sync state by key', async () => {

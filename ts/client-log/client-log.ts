@@ -11,6 +11,9 @@ import type { ClientLogRow } from './rows'
 import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
 import type { RowMeta } from './recent-rows'
 import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
+import { putQuarantine, quarantineRecords } from './quarantine'
+import type { QuarantineItem } from './quarantine'
+import { greatestVersion, newestVersion, raiseVersionBound } from './version-bound'
 
 /** One `getUnsharedEntries` read: the keys of the rows it returned, in order. */
 interface UnsharedRead {
@@ -63,16 +66,17 @@ export class ClientSyncLog {
         if (!held.length) {
             return
         }
-        const ids = held.map(item => entryId(item.entry))
-        const existing = new Set((await ops.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })).map(row => row.id as string))
+        const existing = new Set((await this.readRows(ops, held.map(item => entryObjectKey(item.entry)))).map(row => row.id))
         const unique = new Map(held.filter(item => !existing.has(entryId(item.entry))).map(item => [entryId(item.entry), item.entry]))
         await this.insertEntries(ops, [...unique.values()], { shared: true, needsIntegration: true })
-        await this.quarantine(ops, held.map(item => ({ id: entryId(item.entry), code: item.code, reason: item.reason, at: item.at })))
+        await this.quarantine(ops, held.map(item => ({ id: entryId(item.entry), code: item.code, reason: item.reason, at: item.at, objectKey: entryObjectKey(item.entry) })))
     }
 
     /**
      * `insertEntries` for a caller that made the rows already (`entryToRow`). Shared rows are
-     * given their keys here (set on the rows given); own rows get the store's next keys.
+     * given their keys here (set on the rows given) and raise the version bound (so `ops` must
+     * include the sync state, unless their versions are all 0, as baselines' are); own rows get
+     * the store's next keys.
      */
     async insertRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
         const own = rows.filter(row => !row.shared)
@@ -80,6 +84,10 @@ export class ClientSyncLog {
         if (shared.length) {
             await assignSharedSeqs(ops, shared)
             await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, shared as unknown as StoredObject[])
+            const greatest = greatestVersion(shared)
+            if (greatest > 0) {
+                await raiseVersionBound(ops, greatest)
+            }
         }
         if (own.length) {
             await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, own as unknown as StoredObject[])
@@ -126,6 +134,7 @@ export class ClientSyncLog {
         }
         const through = this.throughOfRead(entries)
         const marked = await this.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], async ops => {
+            await raiseVersionBound(ops, greatestVersion(entries))
             const current = await this.watermark(ops)
             if (through !== null) {
                 const watermark = Math.max(current, through)
@@ -256,11 +265,12 @@ export class ClientSyncLog {
         // Every held row has a quarantine record under its id, and the quarantine is small: a
         // scan of it plus the rows by id costs nothing when none is held (the usual case), where
         // an index on the rows would cost every row written.
-        const ids = (await this.getQuarantine()).map(item => item.id)
-        if (!ids.length) {
+        const records = await quarantineRecords(this.adapter)
+        if (!records.length) {
             return []
         }
-        const rows = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })) as unknown as ClientLogRow[]
+        const ids = new Set(records.map(record => record.id))
+        const rows = (await this.readRows(null, records.map(record => record.objectKey))).filter(row => ids.has(row.id))
         const held = rows.filter(row => row.needsIntegration).sort((a, b) => a.version - b.version || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         return held.slice(0, options.limit).map(rowToEntry)
     }
@@ -290,8 +300,15 @@ export class ClientSyncLog {
             await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } }, integrated)
         }
         if (ids.length) {
-            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } }, integrated)
+            const found = await this.seqsOf(ops, entries.filter(entry => !seqById.has(entryId(entry))).map(entry => ({ id: entryId(entry), objectKey: entryObjectKey(entry) })))
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: found } }, integrated)
         }
+    }
+
+    /** The keys of the rows with these entry ids, found through their objects (the rows have no index on entry ids). */
+    private async seqsOf(ops: AtomicOperations, rows: Array<Pick<RowMeta, 'id' | 'objectKey'>>): Promise<number[]> {
+        const ids = new Set(rows.map(row => row.id))
+        return (await this.readRows(ops, rows.map(row => row.objectKey))).filter(row => ids.has(row.id)).map(row => row.seq as number)
     }
 
     /**
@@ -313,22 +330,21 @@ export class ClientSyncLog {
         return obsolete.length
     }
 
-    /** Deletes rows by key where it is known (rows read from the store), else by entry id. */
+    /** Deletes rows by key where it is known (rows read from the store), else found by entry id. */
     private async deleteRows(ops: AtomicOperations, rows: RowMeta[]): Promise<void> {
         const seqs = rows.filter(row => typeof row.seq === 'number').map(row => row.seq as number)
-        const ids = rows.filter(row => typeof row.seq !== 'number').map(row => row.id)
+        const unkeyed = rows.filter(row => typeof row.seq !== 'number')
+        if (unkeyed.length) {
+            seqs.push(...(await this.seqsOf(ops, unkeyed)))
+        }
         if (seqs.length) {
             await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } })
         }
-        if (ids.length) {
-            await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { id: { $in: ids } })
-        }
     }
 
-    /** The newest version in the log, so a restarted clock continues past it. */
+    /** The newest version in the log, so a restarted clock continues past it (`newestVersion`). */
     async getMaxVersion(): Promise<number> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.entry, {}, { order: [['version', 'desc']], limit: 1 })
-        return rows.length ? (rows[0].version as number) : 0
+        return newestVersion(this.adapter, await this.watermark())
     }
 
     /** How many own entries wait to be pushed (what an app shows as "pending changes"). */
@@ -362,10 +378,9 @@ export class ClientSyncLog {
         }
     }
 
-    async quarantine(ops: AtomicOperations, items: Array<{ id: string; reason: string; code: string; at: number }>): Promise<void> {
-        for (const item of items) {
-            await ops.putObject(CLIENT_LOG_COLLECTIONS.quarantine, item)
-        }
+    /** Records held entries; `objectKey` (the entry's object) is how `getHeldEntries` finds the held row. */
+    quarantine(ops: AtomicOperations, items: QuarantineItem[]): Promise<void> {
+        return putQuarantine(ops, items)
     }
 
     async releaseQuarantine(ops: AtomicOperations, ids: string[]): Promise<void> {
@@ -374,8 +389,7 @@ export class ClientSyncLog {
         }
     }
 
-    async getQuarantine(): Promise<Array<{ id: string; reason: string; code: string; at: number }>> {
-        const rows = await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})
-        return rows as unknown as Array<{ id: string; reason: string; code: string; at: number }>
+    async getQuarantine(): Promise<QuarantineItem[]> {
+        return (await quarantineRecords(this.adapter)).map(({ id, reason, code, at }) => ({ id, reason, code, at }))
     }
 }

@@ -14,7 +14,20 @@ const VERSION = new Date('2026-11-01')
 /** When the log moved to rows in commit order (`syncLog`; `syncLogEntry` before). */
 export const COMMIT_ORDER_VERSION = new Date('2026-12-02')
 /** When the log's `id` index stopped being unique (opening an older database rebuilds that index once). */
-const PLAIN_ID_INDEX_VERSION = new Date('2026-12-03')
+export const PLAIN_ID_INDEX_VERSION = new Date('2026-12-03')
+/**
+ * When the log's rows lost their `id` and `version` indices, and quarantine records gained the
+ * held entry's `objectKey` (opening an older database drops the two indices once).
+ */
+const OBJECT_KEY_INDEX_VERSION = new Date('2026-12-04')
+
+/** Which secondary indices a layout of the log's rows has besides `objectKey`. */
+export interface ClientLogIndices {
+    /** An index on the entry id: unique, plain, or none. */
+    id: 'unique' | 'plain' | 'none'
+    /** An index on `version` (what a restarted clock read its newest version from). */
+    version: boolean
+}
 
 /**
  * Registers the client log next to the app's collections; call before `finishInitialization`.
@@ -27,26 +40,40 @@ export function registerClientLogCollections(registry: StorageRegistry): void {
             fields: { key: { type: 'string' }, value: { type: 'json' } },
             indices: [{ field: 'key', pk: true }],
         },
-        [CLIENT_LOG_COLLECTIONS.quarantine]: {
-            version: VERSION,
-            fields: {
-                id: { type: 'string' },
-                reason: { type: 'string' },
-                code: { type: 'string' },
-                at: { type: 'float' },
-            },
-            indices: [{ field: 'id', pk: true }],
-        },
+        [CLIENT_LOG_COLLECTIONS.quarantine]: quarantineDefinition(VERSION, { objectKey: false }),
     })
     registerLegacyClientLogCollections(registry)
     // Calls of their own, oldest first: Storex sorts the versions of one call with a one-argument
     // comparator, which can leave them out of date order.
-    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(COMMIT_ORDER_VERSION, { uniqueId: true }) })
-    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(PLAIN_ID_INDEX_VERSION, { uniqueId: false }) })
+    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(COMMIT_ORDER_VERSION, { id: 'unique', version: true }) })
+    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(PLAIN_ID_INDEX_VERSION, { id: 'plain', version: true }) })
+    registry.registerCollections({
+        [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(OBJECT_KEY_INDEX_VERSION, { id: 'none', version: false }),
+        [CLIENT_LOG_COLLECTIONS.quarantine]: quarantineDefinition(OBJECT_KEY_INDEX_VERSION, { objectKey: true }),
+    })
+}
+
+/**
+ * Quarantine records: one per held entry id. Since OBJECT_KEY_INDEX_VERSION a record also names
+ * the entry's object, which is how the held row is found without an index on entry ids (records
+ * written before have none; `ClientSyncLog.getHeldEntries` fills it in once).
+ */
+export function quarantineDefinition(version: Date, options: { objectKey: boolean }): CollectionDefinition {
+    return {
+        version,
+        fields: {
+            id: { type: 'string' },
+            reason: { type: 'string' },
+            code: { type: 'string' },
+            at: { type: 'float' },
+            ...(options.objectKey ? { objectKey: { type: 'string', optional: true } } : {}),
+        },
+        indices: [{ field: 'id', pk: true }],
+    }
 }
 
 /** The log's rows, as laid out from `version` on (exported for upgrade tests). */
-export function clientLogDefinition(version: Date, options: { uniqueId: boolean }): CollectionDefinition {
+export function clientLogDefinition(version: Date, options: ClientLogIndices): CollectionDefinition {
     return {
         version,
         fields: {
@@ -61,30 +88,44 @@ export function clientLogDefinition(version: Date, options: { uniqueId: boolean 
         // increasing keys and read-write transactions on one store run one at a time, so a
         // push can mark everything up to a key shared by recording that key (the watermark)
         // instead of rewriting each row. Received rows take keys below zero (ts/client-log/seq.ts),
-        // so a push, reading from the watermark up, never reads them. Held-back rows are found
-        // through the quarantine (a record per held id), not an index: every index costs every
-        // row written, and held rows are rare. The `id` index is not unique (since
-        // PLAIN_ID_INDEX_VERSION): a unique index checks every row written against the index,
-        // which cost a fifth of a row's insert on fake-indexeddb and 5–8 % in
-        // Chromium. No write needs the check: an entry id two tabs made in one millisecond is
-        // logged again by the push (ts/client-log/collisions.ts), and a received entry stored
-        // again (a reconciler that returns one it was given) is compacted away in the same
-        // transaction, as a row that is not its field's newest.
-        indices: [{ field: 'seq', pk: true }, { field: 'id', unique: options.uniqueId }, { field: 'objectKey' }, { field: 'version' }],
+        // so a push, reading from the watermark up, never reads them. Every index costs every
+        // row written and deleted (on fake-indexeddb each is a tree of its own, as deep as the
+        // log is long), so since OBJECT_KEY_INDEX_VERSION the rows have one: `objectKey`, which
+        // every reconciliation and compaction reads by. What the others served is found without
+        // them: a row by entry id through its object (the id is unique without a unique index:
+        // ts/client-log/collisions.ts), held rows through their quarantine records, which name
+        // the object, and the newest version a restarted clock needs through the version bound
+        // (ts/client-log/version-bound.ts).
+        indices: [
+            { field: 'seq', pk: true },
+            ...(options.id === 'none' ? [] : [{ field: 'id', unique: options.id === 'unique' }]),
+            { field: 'objectKey' },
+            ...(options.version ? [{ field: 'version' }] : []),
+        ],
     }
 }
 
 /**
- * The log's order, uniqueness and lookups where the backend's schema step does not make them
- * (IndexedDB has all from the schema): SQLite's key is checked and the declared indices made,
- * among them the unique id and `objectKey`, without which every pulled batch would scan the log.
+ * The log's order and lookups where the backend's schema step does not make them (IndexedDB has
+ * them from the schema): SQLite's key is checked, the declared indices made (`objectKey`, without
+ * which every pulled batch would scan the log) and those an older layout declared dropped.
  * Call after `adapter.prepare()`.
  */
 export async function prepareClientLogCollections(adapter: BackendAdapter, registry: StorageRegistry): Promise<void> {
     await adapter.assertIncreasingKey?.(CLIENT_LOG_COLLECTIONS.entry)
-    for (const index of registry.collections[CLIENT_LOG_COLLECTIONS.entry].indices ?? []) {
-        if (!index.pk && typeof index.field === 'string') {
-            await adapter.ensureIndex?.(CLIENT_LOG_COLLECTIONS.entry, index.field, { unique: index.unique === true })
+    const definition = registry.collections[CLIENT_LOG_COLLECTIONS.entry]
+    const indexed = new Set<string>()
+    for (const index of definition.indices ?? []) {
+        if (typeof index.field === 'string') {
+            indexed.add(index.field)
+            if (!index.pk) {
+                await adapter.ensureIndex?.(CLIENT_LOG_COLLECTIONS.entry, index.field, { unique: index.unique === true })
+            }
+        }
+    }
+    for (const field of Object.keys(definition.fields)) {
+        if (!indexed.has(field)) {
+            await adapter.dropIndex?.(CLIENT_LOG_COLLECTIONS.entry, field)
         }
     }
 }

@@ -47,17 +47,19 @@ function toCurrentRow(legacy: LegacyClientLogRow): ClientLogRow {
 }
 
 /**
- * Held rows are found through their quarantine records (`ClientSyncLog.getHeldEntries`). The
- * first layout wrote one with every held row; a held row without one (written by hand, say)
- * gets one here, so that it is still retried.
+ * Held rows are found through their quarantine records (`ClientSyncLog.getHeldEntries`), which
+ * name the row's object. The first layout wrote a record with every held row, naming no object;
+ * each gets its object here, and a held row without one (written by hand, say) gets a record, so
+ * that it is still retried.
  */
 async function keepHeldFindable(ops: AtomicOperations, rows: ClientLogRow[]): Promise<void> {
     const held = rows.filter(row => row.needsIntegration)
     if (!held.length) {
         return
     }
-    const recorded = new Set((await ops.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, { id: { $in: held.map(row => row.id) } })).map(item => item.id as string))
-    for (const row of held.filter(candidate => !recorded.has(candidate.id))) {
-        await ops.putObject(CLIENT_LOG_COLLECTIONS.quarantine, { id: row.id, code: 'HELD', reason: 'held back before the client log moved to its current layout', at: 0 })
+    const recorded = new Map((await ops.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, { id: { $in: held.map(row => row.id) } })).map(item => [item.id as string, item]))
+    for (const row of held) {
+        const record = recorded.get(row.id) ?? { id: row.id, code: 'HELD', reason: 'held back before the client log moved to its current layout', at: 0 }
+        await ops.putObject(CLIENT_LOG_COLLECTIONS.quarantine, { ...record, objectKey: row.objectKey })
     }
 }

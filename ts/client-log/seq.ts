@@ -9,7 +9,8 @@ import type { ClientLogRow } from './rows'
  */
 export const WATERMARK_STATE_KEY = 'clientLog.pushedThrough'
 
-type Find = (collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }) => Promise<StoredObject[]>
+/** A `findObjects`, of an adapter or of a transaction's operations. */
+export type Find = (collection: string, where: StoredObject, options?: { limit?: number; order?: Array<[string, 'asc' | 'desc']> }) => Promise<StoredObject[]>
 
 export async function readWatermark(find: Find): Promise<number> {
     const [state] = await find(CLIENT_LOG_COLLECTIONS.state, { key: WATERMARK_STATE_KEY })

@@ -6,7 +6,7 @@ import type StorageManager from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { createBackendAdapter } from '../backend'
 import type { BackendAdapter } from '../backend/types'
-import { CLIENT_LOG_COLLECTIONS, COMMIT_ORDER_VERSION, clientLogDefinition } from '../client-log/collections'
+import { CLIENT_LOG_COLLECTIONS, COMMIT_ORDER_VERSION, PLAIN_ID_INDEX_VERSION, clientLogDefinition } from '../client-log/collections'
 import { registerLegacyClientLogCollections } from '../client-log/legacy-layout'
 import type { SyncLogEntry } from '../entries/types'
 import { CustomAutoPkMiddleware } from '../middleware/auto-pk'
@@ -29,7 +29,13 @@ export function registerFirstLayout(registry: StorageRegistry): void {
 /** The commit-order layout (2026-12-02 to 2026-12-03): the first one plus `syncLog`, whose `id` index was unique. */
 export function registerCommitOrderLayout(registry: StorageRegistry): void {
     registerFirstLayout(registry)
-    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(COMMIT_ORDER_VERSION, { uniqueId: true }) })
+    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(COMMIT_ORDER_VERSION, { id: 'unique', version: true }) })
+}
+
+/** The plain-id layout (2026-12-03): the commit-order one with a plain `id` index, and the `version` index still there. */
+export function registerPlainIdLayout(registry: StorageRegistry): void {
+    registerCommitOrderLayout(registry)
+    registry.registerCollections({ [CLIENT_LOG_COLLECTIONS.entry]: clientLogDefinition(PLAIN_ID_INDEX_VERSION, { id: 'plain', version: true }) })
 }
 
 /** Opens `storageManager` as an earlier setupSync left it: the layout `register` makes, synced collections with text keys. */
