@@ -378,6 +378,22 @@ describe('ClientSyncLog on Dexie (fake-indexeddb)', () => {
         expect(versions(await log.getAllEntries()).sort()).toEqual([7, 8])
     })
 
+    it('finds a held row whose quarantine record names no object (an older layout\'s) once, and forgets a record whose row is gone', async () => {
+        await insert(log, adapter, [entry({ version: 9, deviceId: 'b' })], HELD)
+        const [held] = await log.getHeldEntries({ limit: 10 })
+        // As the layouts before 2026-12-04 wrote the records: no object named.
+        const unnamed = [
+            { id: entryId(held), code: 'TEST', reason: 'held by the test', at: 0 },
+            { id: 'b@3:note/"gone"#title', code: 'TEST', reason: 'its row is gone', at: 0 },
+        ]
+        await adapter.atomic([CLIENT_LOG_COLLECTIONS.quarantine], ops => log.quarantine(ops, unnamed))
+        expect(await log.getHeldEntries({ limit: 10 })).toEqual([held])
+        const records = (await adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})) as Array<{ id: string; objectKey?: string }>
+        expect(records.map(record => [record.id, record.objectKey]).sort()).toEqual([[unnamed[1].id, ''], [entryId(held), 'note/"n1"']].sort())
+        expect(await log.getHeldEntries({ limit: 10 })).toEqual([held])
+        expect(await log.getQuarantine()).toEqual(expect.arrayContaining(unnamed))
+    })
+
     it('knows the newest version it holds', async () => {
         expect(await log.getMaxVersion()).toBe(0)
         await insert(log, adapter, [entry({ version: 3 }), entry({ version: 12, field: 'b' })], OWN)
