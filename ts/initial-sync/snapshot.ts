@@ -198,7 +198,7 @@ export class SnapshotReader {
             return { pk: item.pk, entries: wire, bytes: utf8Bytes(JSON.stringify(wire)) }
         })
         if (record && baselines.length) {
-            await this.sync.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry], ops => this.sync.clientLog.insertEntries(ops, baselines, { shared: true, needsIntegration: false }))
+            await this.sync.adapter.atomic([CLIENT_LOG_COLLECTIONS.entry, CLIENT_LOG_COLLECTIONS.state], ops => this.sync.clientLog.insertEntries(ops, baselines, { shared: true, needsIntegration: false }))
         }
         return result
     }
