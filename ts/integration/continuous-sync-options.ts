@@ -32,7 +32,9 @@ export interface ContinuousSyncOptions {
     syncOnChange?: boolean
     /**
      * Quiet time after the last local write before its pass starts, so the writes of one user
-     * action travel together. Every ms of it is added to the latency of a change. Default: 5.
+     * action travel together. Every ms of it is added to the latency of a change. 0 starts the
+     * pass as soon as the code of the task that logged the write has run (a microtask, no timer,
+     * so injected `timers` do not delay it). Default: 5.
      */
     changeDebounceMs?: number
     /** Longest a local write waits for its pass while further writes keep coming. Default: 100. */

@@ -51,6 +51,8 @@ export class Timer {
 export class Debouncer {
     private readonly quiet: Timer
     private readonly max: Timer
+    /** A fire queued as a microtask (quietMs 0), and whether it was cancelled since. */
+    private queued: { cancelled: boolean } | null = null
 
     constructor(timers: Timers, now: () => number, private readonly options: { quietMs: number; maxMs: number; fire: () => void }) {
         this.quiet = new Timer(timers, now)
@@ -62,6 +64,21 @@ export class Debouncer {
             this.cancel()
             this.options.fire()
         }
+        if (this.options.quietMs === 0) {
+            // No quiet time: fire once the current task's code has run, which still gathers the
+            // touches of one task. A 0 ms timer would wait for the event loop's timer phase,
+            // about 1 ms in Node (4 ms in a browser once timers nest), added to every change.
+            if (!this.queued) {
+                const queued = { cancelled: false }
+                this.queued = queued
+                queueMicrotask(() => {
+                    if (!queued.cancelled) {
+                        fire()
+                    }
+                })
+            }
+            return
+        }
         if (!this.max.pending) {
             this.max.schedule(this.options.maxMs, fire)
         }
@@ -69,11 +86,15 @@ export class Debouncer {
     }
 
     cancel(): void {
+        if (this.queued) {
+            this.queued.cancelled = true
+            this.queued = null
+        }
         this.quiet.cancel()
         this.max.cancel()
     }
 
     get pending(): boolean {
-        return this.quiet.pending
+        return this.quiet.pending || this.queued !== null
     }
 }
