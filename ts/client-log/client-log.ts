@@ -12,7 +12,7 @@ import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
 import type { RowMeta } from './recent-rows'
 import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
 import { putQuarantine, quarantineRecords } from './quarantine'
-import type { QuarantineItem } from './quarantine'
+import type { QuarantineItem, QuarantineRecord } from './quarantine'
 import { greatestVersion, newestVersion, raiseVersionBound } from './version-bound'
 
 /** One `getUnsharedEntries` read: the keys of the rows it returned, in order. */
@@ -262,9 +262,9 @@ export class ClientSyncLog {
 
     /** Received entries that were held back, oldest first. */
     async getHeldEntries(options: { limit: number }): Promise<SyncLogEntry[]> {
-        // Every held row has a quarantine record under its id, and the quarantine is small: a
-        // scan of it plus the rows by id costs nothing when none is held (the usual case), where
-        // an index on the rows would cost every row written.
+        // Every held row has a quarantine record under its id, naming its object, and the
+        // quarantine is small: a read of it plus the rows of the objects it names costs nothing
+        // when none is held (the usual case), where an index on the rows would cost every row written.
         const records = await quarantineRecords(this.adapter)
         if (!records.length) {
             return []
@@ -285,23 +285,21 @@ export class ClientSyncLog {
         }
         const seqById = new Map(rows.filter(row => typeof row.seq === 'number').map(row => [row.id, row.seq as number]))
         const seqs: number[] = []
-        const ids: string[] = []
+        const unkeyed: Array<Pick<RowMeta, 'id' | 'objectKey'>> = []
         for (const entry of entries) {
             const id = entryId(entry)
             const seq = seqById.get(id)
             if (seq === undefined) {
-                ids.push(id)
+                unkeyed.push({ id, objectKey: entryObjectKey(entry) })
             } else {
                 seqs.push(seq)
             }
         }
-        const integrated = { needsIntegration: 0 }
-        if (seqs.length) {
-            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } }, integrated)
+        if (unkeyed.length) {
+            seqs.push(...(await this.seqsOf(ops, unkeyed)))
         }
-        if (ids.length) {
-            const found = await this.seqsOf(ops, entries.filter(entry => !seqById.has(entryId(entry))).map(entry => ({ id: entryId(entry), objectKey: entryObjectKey(entry) })))
-            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: found } }, integrated)
+        if (seqs.length) {
+            await ops.updateObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: seqs } }, { needsIntegration: 0 })
         }
     }
 
@@ -379,7 +377,7 @@ export class ClientSyncLog {
     }
 
     /** Records held entries; `objectKey` (the entry's object) is how `getHeldEntries` finds the held row. */
-    quarantine(ops: AtomicOperations, items: QuarantineItem[]): Promise<void> {
+    quarantine(ops: AtomicOperations, items: QuarantineRecord[]): Promise<void> {
         return putQuarantine(ops, items)
     }
 
@@ -390,6 +388,7 @@ export class ClientSyncLog {
     }
 
     async getQuarantine(): Promise<QuarantineItem[]> {
-        return (await quarantineRecords(this.adapter)).map(({ id, reason, code, at }) => ({ id, reason, code, at }))
+        const records = (await this.adapter.findObjects(CLIENT_LOG_COLLECTIONS.quarantine, {})) as unknown as QuarantineRecord[]
+        return records.map(({ id, reason, code, at }) => ({ id, reason, code, at }))
     }
 }
