@@ -1,6 +1,6 @@
 import type { AtomicOperations, BackendAdapter } from '../backend/types'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
-import { scanLog } from './version-bound'
+import { scanLog } from './seq'
 
 /** Why an entry is held back, under its entry id. */
 export interface QuarantineItem {

@@ -52,3 +52,22 @@ export function needsWatermark(rows: ClientLogRow[]): boolean {
 function isCovered(row: Pick<ClientLogRow, 'seq'>, watermark: number): boolean {
     return typeof row.seq === 'number' && row.seq > 0 && row.seq <= watermark
 }
+
+/** How many rows one read of a scan takes. */
+const SCAN_PAGE = 5_000
+
+/**
+ * Calls `visit` with every row of the log whose key is above `above` (every row for null), a
+ * page at a time in key order, so that a log of any length is never read whole at once. For what
+ * has no index: the rows not yet pushed, and the one-time steps after an upgrade.
+ */
+export async function scanLog(find: Find, above: number | null, visit: (rows: StoredObject[]) => void): Promise<void> {
+    for (let from = above; ; ) {
+        const rows = await find(CLIENT_LOG_COLLECTIONS.entry, from === null ? {} : { seq: { $gt: from } }, { order: [['seq', 'asc']], limit: SCAN_PAGE })
+        visit(rows)
+        if (rows.length < SCAN_PAGE) {
+            return
+        }
+        from = rows[rows.length - 1].seq as number
+    }
+}

@@ -1,5 +1,6 @@
 import type { AtomicOperations, BackendAdapter, StoredObject } from '../backend/types'
 import { CLIENT_LOG_COLLECTIONS } from './collections'
+import { scanLog } from './seq'
 import type { Find } from './seq'
 
 /**
@@ -11,9 +12,6 @@ import type { Find } from './seq'
  * it in the transaction that moves the watermark.
  */
 export const VERSION_BOUND_STATE_KEY = 'clientLog.versionBound'
-
-/** How many rows one read of a scan takes. */
-const SCAN_PAGE = 5_000
 
 /** The recorded bound, or null where none is (an empty log, or one an older layout wrote). */
 export async function readVersionBound(find: Find): Promise<number | null> {
@@ -48,22 +46,6 @@ export async function greatestVersionAbove(find: Find, above: number | null): Pr
         greatest = Math.max(greatest, greatestVersion(rows as unknown as Array<{ version: number }>))
     })
     return greatest
-}
-
-/**
- * Calls `visit` with every row of the log whose key is above `above` (every row for null), a
- * page at a time in key order, so that a log of any length is never read whole at once. For what
- * has no index: the rows not yet pushed, and the one-time steps after an upgrade.
- */
-export async function scanLog(find: Find, above: number | null, visit: (rows: StoredObject[]) => void): Promise<void> {
-    for (let from = above; ; ) {
-        const rows = await find(CLIENT_LOG_COLLECTIONS.entry, from === null ? {} : { seq: { $gt: from } }, { order: [['seq', 'asc']], limit: SCAN_PAGE })
-        visit(rows)
-        if (rows.length < SCAN_PAGE) {
-            return
-        }
-        from = rows[rows.length - 1].seq as number
-    }
 }
 
 /**
