@@ -6,6 +6,7 @@ import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { collidingRows, reversioned } from './collisions'
 import { obsoleteRows } from './compaction'
 import { pushedObjectRows } from './pushed-rows'
+import { planReceivedRows } from './received-rows'
 import { entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
@@ -315,17 +316,30 @@ export class ClientSyncLog {
      * newer entry stays, so last-write-wins decides exactly as before.
      */
     async compactObjects(ops: AtomicOperations, objectKeys: string[]): Promise<number> {
-        return this.compactRows(ops, await this.getRowsForObjects(objectKeys, ops))
+        const obsolete = obsoleteRows(await this.getRowsForObjects(objectKeys, ops))
+        await this.deleteRows(ops, obsolete)
+        return obsolete.length
     }
 
     /**
-     * `compactObjects` for a caller that already holds every row of the objects concerned (as
-     * they are now, inside its transaction): no second read.
+     * Stores received rows (`entryToRow`: shared, integrated) and compacts their objects, in the
+     * caller's transaction, which must include the sync state. `rows`: every stored row of those
+     * objects as the transaction has them now. Ends as adding the rows and then compacting would,
+     * with fewer requests (`planReceivedRows`): a row obsolete at once is not written, and a row
+     * superseded by a received one is written over.
      */
-    async compactRows(ops: AtomicOperations, rows: ClientLogRow[]): Promise<number> {
-        const obsolete = obsoleteRows(rows)
-        await this.deleteRows(ops, obsolete)
-        return obsolete.length
+    async storeReceived(ops: AtomicOperations, fresh: ClientLogRow[], rows: ClientLogRow[]): Promise<void> {
+        const { overwrite, add, remove } = planReceivedRows(fresh, rows)
+        if (add.length) {
+            await assignSharedSeqs(ops, add)
+            await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, add as unknown as StoredObject[])
+        }
+        await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, overwrite as unknown as StoredObject[])
+        const greatest = greatestVersion([...overwrite, ...add])
+        if (greatest > 0) {
+            await raiseVersionBound(ops, greatest)
+        }
+        await this.deleteRows(ops, remove)
     }
 
     /** Deletes rows by key where it is known (rows read from the store), else found by entry id. */

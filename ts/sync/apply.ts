@@ -156,14 +156,11 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
     const fresh = heldIds.size ? newEntries.filter(entry => !isHeld(entry)) : newEntries
     const released = heldIds.size ? [...newEntries.filter(isHeld), ...settledHeld] : []
     const freshRows = fresh.map(entry => entryToRow(entry, { shared: true, needsIntegration: false }, keyOf(entry)))
-    if (freshRows.length) {
-        await ctx.clientLog.insertRows(ops, freshRows)
-    }
     if (released.length) {
         await ctx.clientLog.markIntegrated(ops, released, rows)
         await ctx.clientLog.releaseQuarantine(ops, released.map(entryId))
     }
-    // Compaction works on the rows read above as this transaction has just changed them: no second read.
+    // The rows read above as this transaction has just changed them: compaction reads none again.
     const touched = new Set([...newEntries, ...settledHeld].map(keyOf))
     const releasedIds = new Set(released.map(entryId))
     const after: ClientLogRow[] = []
@@ -172,8 +169,7 @@ async function reconcileAndWrite(ctx: ApplyContext, ops: AtomicOperations, incom
             after.push(releasedIds.has(row.id) ? { ...row, needsIntegration: 0 } : row)
         }
     }
-    after.push(...freshRows)
-    await ctx.clientLog.compactRows(ops, after)
+    await ctx.clientLog.storeReceived(ops, freshRows, after)
     return { applied: newEntries, operations: batch.length }
 }
 
