@@ -6,12 +6,12 @@ import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { collidingRows, reversioned } from './collisions'
 import { obsoleteRows } from './compaction'
 import { pushedObjectRows } from './pushed-rows'
-import { planReceivedRows } from './received-rows'
+import { addSharedRows, storeReceivedRows } from './received-rows'
 import { entryToRow, rowToEntry } from './rows'
 import type { ClientLogRow } from './rows'
 import { RECENT_OWN_ROWS, RecentOwnRows } from './recent-rows'
 import type { RowMeta } from './recent-rows'
-import { assignSharedSeqs, needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
+import { needsWatermark, readWatermark, withSharedFlag, writeWatermark } from './seq'
 import { putQuarantine, quarantineRecords } from './quarantine'
 import type { QuarantineItem, QuarantineRecord } from './quarantine'
 import { greatestVersion, newestVersion, raiseVersionBound } from './version-bound'
@@ -83,12 +83,7 @@ export class ClientSyncLog {
         const own = rows.filter(row => !row.shared)
         const shared = rows.filter(row => row.shared)
         if (shared.length) {
-            await assignSharedSeqs(ops, shared)
-            await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, shared as unknown as StoredObject[])
-            const greatest = greatestVersion(shared)
-            if (greatest > 0) {
-                await raiseVersionBound(ops, greatest)
-            }
+            await addSharedRows(ops, shared)
         }
         if (own.length) {
             await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, own as unknown as StoredObject[])
@@ -328,18 +323,8 @@ export class ClientSyncLog {
      * with fewer requests (`planReceivedRows`): a row obsolete at once is not written, and a row
      * superseded by a received one is written over.
      */
-    async storeReceived(ops: AtomicOperations, fresh: ClientLogRow[], rows: ClientLogRow[]): Promise<void> {
-        const { overwrite, add, remove } = planReceivedRows(fresh, rows)
-        if (add.length) {
-            await assignSharedSeqs(ops, add)
-            await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, add as unknown as StoredObject[])
-        }
-        await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, overwrite as unknown as StoredObject[])
-        const greatest = greatestVersion([...overwrite, ...add])
-        if (greatest > 0) {
-            await raiseVersionBound(ops, greatest)
-        }
-        await this.deleteRows(ops, remove)
+    storeReceived(ops: AtomicOperations, fresh: ClientLogRow[], rows: ClientLogRow[]): Promise<void> {
+        return storeReceivedRows(ops, fresh, rows)
     }
 
     /** Deletes rows by key where it is known (rows read from the store), else found by entry id. */

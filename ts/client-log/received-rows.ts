@@ -1,5 +1,10 @@
+import { putAll } from '../backend/types'
+import type { AtomicOperations, StoredObject } from '../backend/types'
+import { CLIENT_LOG_COLLECTIONS } from './collections'
 import { obsoleteRows } from './compaction'
 import type { ClientLogRow } from './rows'
+import { assignSharedSeqs } from './seq'
+import { greatestVersion, raiseVersionBound } from './version-bound'
 
 /** How received rows are stored and their objects compacted, in one transaction. */
 export interface ReceivedRowsPlan {
@@ -33,4 +38,31 @@ export function planReceivedRows(fresh: ClientLogRow[], stored: ClientLogRow[]):
     const overwrite = written.slice(0, taken).map((row, index) => ({ ...row, seq: slots[index].seq }))
     const reused = new Set(slots.slice(0, taken))
     return { overwrite, add: written.slice(taken), remove: dropped.filter(row => !reused.has(row)) }
+}
+
+/**
+ * Adds rows stored shared (received entries, baselines) under keys below zero and raises the
+ * version bound to the greatest of their versions and `raiseTo` (so `ops` must include the sync
+ * state, unless that is 0 or less, as baselines' versions are).
+ */
+export async function addSharedRows(ops: AtomicOperations, rows: ClientLogRow[], raiseTo = -Infinity): Promise<void> {
+    if (rows.length) {
+        await assignSharedSeqs(ops, rows)
+        await ops.createObjects(CLIENT_LOG_COLLECTIONS.entry, rows as unknown as StoredObject[])
+    }
+    const greatest = Math.max(raiseTo, greatestVersion(rows))
+    if (greatest > 0) {
+        await raiseVersionBound(ops, greatest)
+    }
+}
+
+/** Stores received rows beside `stored` (every row of their objects, as `ops` has them) and compacts those objects, as `planReceivedRows` plans. */
+export async function storeReceivedRows(ops: AtomicOperations, fresh: ClientLogRow[], stored: ClientLogRow[]): Promise<void> {
+    const { overwrite, add, remove } = planReceivedRows(fresh, stored)
+    await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, overwrite as unknown as StoredObject[])
+    await addSharedRows(ops, add, greatestVersion(overwrite))
+    if (remove.length) {
+        // Rows read from the store: every one has its key.
+        await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: remove.map(row => row.seq as number) } })
+    }
 }
