@@ -59,8 +59,13 @@ export async function addSharedRows(ops: AtomicOperations, rows: ClientLogRow[],
 /** Stores received rows beside `stored` (every row of their objects, as `ops` has them) and compacts those objects, as `planReceivedRows` plans. */
 export async function storeReceivedRows(ops: AtomicOperations, fresh: ClientLogRow[], stored: ClientLogRow[]): Promise<void> {
     const { overwrite, add, remove } = planReceivedRows(fresh, stored)
-    await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, overwrite as unknown as StoredObject[])
-    await addSharedRows(ops, add, greatestVersion(overwrite))
+    // No step without a request: nothing to write costs this transaction no idle await.
+    if (overwrite.length) {
+        await putAll(ops, CLIENT_LOG_COLLECTIONS.entry, overwrite as unknown as StoredObject[])
+    }
+    if (add.length || overwrite.length) {
+        await addSharedRows(ops, add, greatestVersion(overwrite))
+    }
     if (remove.length) {
         // Rows read from the store: every one has its key.
         await ops.deleteObjects(CLIENT_LOG_COLLECTIONS.entry, { seq: { $in: remove.map(row => row.seq as number) } })
