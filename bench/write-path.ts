@@ -116,33 +116,43 @@ export async function run(): Promise<BenchTable[]> {
 
 /**
  * The logged write path with `n` objects (and their log entries) already stored: the per-write
- * cost should not grow with the database. Seeded with logged executeBatch calls of 500 creates.
+ * cost should not grow with the database. Each round seeds a fresh device per size (logged
+ * executeBatch calls of 500 creates; not timed) and runs the same workload on it; the sizes
+ * alternate, their order reversed every other round, so they share the machine's load.
  */
 async function storedTable(sizes: number[]): Promise<BenchTable> {
     const writes = makeWorkload(Math.min(WRITES, 5_000))
-    const rows: Array<Array<string | number>> = []
-    let base: number | null = null
+    const rounds = Number(process.env.WRITE_STORED_RUNS ?? 5)
     const warm = await SETUPS[1].create()
     await runWorkload(warm.manager, makeWorkload(WARM_UP_WRITES, WORKLOAD_SEED + 1))
-    for (const size of sizes) {
-        const device = await createDevice({ sharedLog: new MemorySharedSyncLog() })
-        for (let start = 0; start < size; start += 500) {
-            const steps = []
-            for (let index = start; index < Math.min(size, start + 500); index++) {
-                steps.push({ operation: 'createObject', collection: 'note', args: { id: `stored-${index}`, title: `stored ${index}`, rank: index % 1000 } })
+    const measured = new Map<number, { wall: number[]; cpu: number[] }>(sizes.map(size => [size, { wall: [], cpu: [] }]))
+    for (let round = 0; round < rounds; round++) {
+        for (const size of round % 2 ? [...sizes].reverse() : sizes) {
+            const device = await createDevice({ sharedLog: new MemorySharedSyncLog() })
+            for (let start = 0; start < size; start += 500) {
+                const steps = []
+                for (let index = start; index < Math.min(size, start + 500); index++) {
+                    steps.push({ operation: 'createObject', collection: 'note', args: { id: `stored-${index}`, title: `stored ${index}`, rank: index % 1000 } })
+                }
+                await device.storageManager.operation('executeBatch', steps)
             }
-            await device.storageManager.operation('executeBatch', steps)
+            // The last round's devices are garbage now; collected here (node --expose-gc), not in the timed run.
+            ;(globalThis as { gc?: () => void }).gc?.()
+            const { wallMs, cpuMs } = await runWorkload(device.storageManager, writes)
+            measured.get(size)!.wall.push((wallMs * 1000) / writes.length)
+            measured.get(size)!.cpu.push((cpuMs * 1000) / writes.length)
         }
-        const { wallMs, cpuMs } = await runWorkload(device.storageManager, writes)
-        const cpuPerWrite = (cpuMs * 1000) / writes.length
-        base ??= cpuPerWrite
-        rows.push([size, writes.length, (wallMs * 1000) / writes.length, cpuPerWrite, cpuPerWrite / base])
     }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+    const spread = (values: number[]) => `${Math.round(median(values))} (${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))})`
+    const base = median(measured.get(sizes[0])!.cpu)
     return {
         title: 'Write path with many objects already stored (setupSync, Dexie on fake-indexeddb)',
-        columns: ['objects stored', 'writes', 'µs per write', 'CPU µs per write', '× smallest (CPU)'],
-        rows,
-        notes: ['The same mixed workload on a database already holding that many notes and their (unshared) log entries; one run per size after a warm-up.'],
+        columns: ['objects stored', 'writes', 'µs per write', 'CPU µs per write', '× smallest (CPU median)'],
+        rows: sizes.map(size => [size, writes.length, spread(measured.get(size)!.wall), spread(measured.get(size)!.cpu), median(measured.get(size)!.cpu) / base]),
+        notes: [
+            `The same mixed workload on a database already holding that many notes and their (unshared) log entries. Median (min–max) of ${rounds} rounds (WRITE_STORED_RUNS), each on freshly seeded devices, the sizes alternated, after a warm-up${(globalThis as { gc?: unknown }).gc ? ', the heap collected before each timed run' : ' (run node with --expose-gc to collect the heap before each timed run)'}. Target: within 1.2× from the smallest size to the largest.`,
+        ],
     }
 }
 
