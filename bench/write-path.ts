@@ -143,7 +143,6 @@ async function storedTable(sizes: number[]): Promise<BenchTable> {
             measured.get(size)!.cpu.push((cpuMs * 1000) / writes.length)
         }
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
     const spread = (values: number[]) => `${Math.round(median(values))} (${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))})`
     const base = median(measured.get(sizes[0])!.cpu)
     return {
